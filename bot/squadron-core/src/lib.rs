@@ -12,6 +12,7 @@
 //!   tool may express.
 //! - [`invocation`]: a tool call rendered into the exact thing that runs, with its canonical
 //!   command line.
+//! - [`inventory`]: what a node says it has (databases, site, WordPress path).
 //! - [`output`]: what a tool run returned, with the filters and caps applied to it.
 //! - [`redact`]: secrets scrubbed from tool output before anyone or anything reads it.
 //! - [`finding`]: what an analyzer concluded: finding, evidence and fix.
@@ -24,6 +25,7 @@ pub mod analyzer;
 pub mod entities;
 pub mod finding;
 pub mod hatch;
+pub mod inventory;
 pub mod invocation;
 pub mod manifest;
 pub mod output;
@@ -36,6 +38,7 @@ pub mod units;
 pub use analyzer::{Analyzer, Investigation};
 pub use entities::Entities;
 pub use finding::{Finding, Fix, Severity};
+pub use inventory::{DatabaseRef, Inventory};
 pub use invocation::{Invocation, InvocationKind, RenderError};
 pub use output::{ToolOutput, ToolRun};
 pub use squad::{Squad, SquadError, Tool};
