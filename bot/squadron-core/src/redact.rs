@@ -33,7 +33,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // key = value, key: value, "key": "value"
         rule(
-            r#"(?i)(\b[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|requirepass|masterauth)[A-Za-z0-9_.\-]*["']?\s*[:=]\s*["']?)([^"'\s,;}<][^"'\s,;}]*)"#,
+            r#"(?i)(\b[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|requirepass|masterauth)[A-Za-z0-9_.\-]*["']?\s*[:=]\s*["']?)([^"'\s,;{}\[<][^"'\s,;}]*)"#,
             (1, None),
         ),
         // config directives: `requirepass secret`, `masterauth secret`
@@ -123,6 +123,12 @@ mod tests {
             assert!(!out.contains(secret), "{secret} left in {out}");
         }
         assert!(out.contains("postgres://app:[REDACTED]@db/app"));
+    }
+
+    #[test]
+    fn json_structure_survives() {
+        let json = r#"{"serviceAccountToken": {"path": "token"}, "secretKeyRef": {"name": "db"}, "tokens": [1]}"#;
+        assert_eq!(redact(json), json);
     }
 
     #[test]

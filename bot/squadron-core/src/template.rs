@@ -1,7 +1,8 @@
 //! Templates: argv elements (`{pod}`, `--namespace={namespace}`) and text templates
 //! (`{wordpress_path}/wp-content/debug.log`).
 //!
-//! In an argv template a placeholder fills a whole element or the value after `--flag=`;
+//! In an argv template a placeholder fills a whole element or ends the value after `--flag=`
+//! (`--namespace={ns}`, or with a fixed selector before it: `--field-selector=involvedObject.name={pod}`);
 //! anything else (`prefix{x}`, `{a}{b}`, `-n{x}`) is refused when the manifest is built, so a
 //! value can never be glued to an option or split into two arguments.
 
@@ -15,7 +16,7 @@ pub enum ArgPart {
     Literal(String),
     /// `{param}`: the value is the whole element.
     Whole(String),
-    /// `--flag={param}`: the value follows a fixed option.
+    /// `--flag={param}` or `--flag=fixed{param}`: the value follows a fixed option.
     Flag {
         prefix: String,
         param: String,
@@ -27,7 +28,8 @@ static PLACEHOLDER: LazyLock<Regex> =
 static WHOLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\{([a-z_][a-z0-9_]*)\}$").expect("static regex"));
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(--?[A-Za-z0-9][A-Za-z0-9-]*=)\{([a-z_][a-z0-9_]*)\}$").expect("static regex")
+    Regex::new(r"^(--?[A-Za-z0-9][A-Za-z0-9-]*=[A-Za-z0-9._/:=-]*)\{([a-z_][a-z0-9_]*)\}$")
+        .expect("static regex")
 });
 
 impl ArgPart {
@@ -97,6 +99,13 @@ mod tests {
             })
         );
         assert!(ArgPart::parse("-o={output}").is_ok());
+        assert_eq!(
+            ArgPart::parse("--field-selector=involvedObject.name={pod}"),
+            Ok(ArgPart::Flag {
+                prefix: "--field-selector=involvedObject.name=".into(),
+                param: "pod".into()
+            })
+        );
     }
 
     #[test]
