@@ -16,6 +16,9 @@ struct Rule {
     keep: (usize, Option<usize>),
 }
 
+/// Names of keys whose values are secrets.
+const SECRET_KEY: &str = "(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|requirepass|masterauth)";
+
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     let rule = |pattern: &str, keep: (usize, Option<usize>)| Rule {
         re: Regex::new(pattern).expect("static regex"),
@@ -31,9 +34,16 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r#"(?i)(define\(\s*['"][A-Z0-9_]*(?:PASSWORD|PASS|KEY|SALT|SECRET|TOKEN)[A-Z0-9_]*['"]\s*,\s*")[^"]*(")"#,
             (1, Some(2)),
         ),
-        // key = value, key: value, "key": "value"
+        // key = value anywhere (config lines, URLs' query strings, logfmt)
         rule(
-            r#"(?i)(\b[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|requirepass|masterauth)[A-Za-z0-9_.\-]*["']?\s*[:=]\s*["']?)([^"'\s,;{}\[<][^"'\s,;}]*)"#,
+            &format!(r#"(?i)(\b[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*\s*=\s*["']?)([^"'\s,;&{{}}\[<][^"'\s,;&}}]*)"#),
+            (1, None),
+        ),
+        // "key": "value" in JSON
+        rule(&format!(r#"(?i)("[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*"\s*:\s*")([^"]+)(")"#), (1, Some(3))),
+        // key: value at the start of a YAML or config line
+        rule(
+            &format!(r#"(?im)^(\s*-?\s*[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*\s*:\s*["']?)([^"'\s,;{{}}\[<][^"'\s,;}}]*)"#),
             (1, None),
         ),
         // config directives: `requirepass secret`, `masterauth secret`
@@ -123,6 +133,12 @@ mod tests {
             assert!(!out.contains(secret), "{secret} left in {out}");
         }
         assert!(out.contains("postgres://app:[REDACTED]@db/app"));
+    }
+
+    #[test]
+    fn prose_about_tokens_is_left_alone() {
+        let line = "failed to fetch anonymous token: unexpected status from GET request to https://r.example:5000/token: 401 Unauthorized";
+        assert_eq!(redact(line), line);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use squadron_core::{Finding, Invocation, Severity, ToolRun};
 
 /// Lines of evidence quoted per command at most.
 const MAX_EVIDENCE_LINES: usize = 12;
+/// Output lines shown per command when no analyzer concluded anything.
+const MAX_RAW_LINES: usize = 15;
 /// Characters per evidence line at most.
 const MAX_EVIDENCE_WIDTH: usize = 300;
 
