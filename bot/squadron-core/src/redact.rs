@@ -36,14 +36,21 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // key = value anywhere (config lines, URLs' query strings, logfmt)
         rule(
-            &format!(r#"(?i)(\b[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*\s*=\s*["']?)([^"'\s,;&{{}}\[<][^"'\s,;&}}]*)"#),
+            &format!(
+                r#"(?i)(\b[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*\s*=\s*["']?)([^"'\s,;&{{}}\[<][^"'\s,;&}}]*)"#
+            ),
             (1, None),
         ),
         // "key": "value" in JSON
-        rule(&format!(r#"(?i)("[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*"\s*:\s*")([^"]+)(")"#), (1, Some(3))),
+        rule(
+            &format!(r#"(?i)("[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*"\s*:\s*")([^"]+)(")"#),
+            (1, Some(3)),
+        ),
         // key: value at the start of a YAML or config line
         rule(
-            &format!(r#"(?im)^(\s*-?\s*[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*\s*:\s*["']?)([^"'\s,;{{}}\[<][^"'\s,;}}]*)"#),
+            &format!(
+                r#"(?im)^(\s*-?\s*[A-Za-z0-9_.\-]*{SECRET_KEY}[A-Za-z0-9_.\-]*\s*:\s*["']?)([^"'\s,;{{}}\[<][^"'\s,;}}]*)"#
+            ),
             (1, None),
         ),
         // config directives: `requirepass secret`, `masterauth secret`

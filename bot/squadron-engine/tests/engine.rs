@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use squadron_core::squad::BuildContext;
-use squadron_core::{Analyzer, Finding, Investigation, Invocation, Inventory, Severity, Squad, ToolOutput};
+use squadron_core::{
+    Analyzer, Finding, Inventory, Investigation, Invocation, Severity, Squad, ToolOutput,
+};
 use squadron_engine::{Catalog, Conversation, Engine, EngineError, Fleet, FleetError, Request};
 
 const SQUAD: &str = r#"
@@ -74,7 +76,10 @@ impl Analyzer for Echo {
         "echo"
     }
     fn diagnose(&self, inv: &mut Investigation<'_>) -> Vec<Finding> {
-        vec![Finding::new(Severity::Info, format!("saw {} runs", inv.runs.len()))]
+        vec![Finding::new(
+            Severity::Info,
+            format!("saw {} runs", inv.runs.len()),
+        )]
     }
 }
 
@@ -85,7 +90,11 @@ struct Recorder {
 
 #[async_trait]
 impl Fleet for Recorder {
-    async fn resolve_node(&self, _squad: &str, requested: Option<&str>) -> Result<String, FleetError> {
+    async fn resolve_node(
+        &self,
+        _squad: &str,
+        requested: Option<&str>,
+    ) -> Result<String, FleetError> {
         match requested {
             Some("ghost") => Err(FleetError::UnknownNode("ghost".into())),
             _ => Ok("node-1".into()),
@@ -101,24 +110,46 @@ impl Fleet for Recorder {
 }
 
 fn engine() -> Engine {
-    let cx = BuildContext { file: "demo.toml", prompt_exists: &|_| true, analyzer_exists: &|id| id == "echo" };
+    let cx = BuildContext {
+        file: "demo.toml",
+        prompt_exists: &|_| true,
+        analyzer_exists: &|id| id == "echo",
+    };
     let squad = Squad::from_toml(SQUAD, &cx).expect("builds");
     let analyzers: Vec<Arc<dyn Analyzer>> = vec![Arc::new(Echo)];
     Engine::new(Arc::new(Catalog::new(vec![squad], analyzers)))
 }
 
 fn req(message: &str) -> Request<'_> {
-    Request { message, squad: Some("demo"), node: None, now: 0, progress: None }
+    Request {
+        message,
+        squad: Some("demo"),
+        node: None,
+        now: 0,
+        progress: None,
+    }
 }
 
 #[tokio::test]
 async fn a_request_runs_its_playbook_with_entities_from_the_message() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
-    let reply = e.handle(&fleet, &mut conv, req("show logs of pod web-1")).await.expect("reply");
+    let reply = e
+        .handle(&fleet, &mut conv, req("show logs of pod web-1"))
+        .await
+        .expect("reply");
     assert_eq!(reply.intent, "logs");
-    assert_eq!(*fleet.ran.lock().expect("lock"), vec!["kubectl logs web-1 --previous=false".to_owned()]);
-    assert!(reply.answer.contains("`kubectl logs web-1 --previous=false`"), "{}", reply.answer);
+    assert_eq!(
+        *fleet.ran.lock().expect("lock"),
+        vec!["kubectl logs web-1 --previous=false".to_owned()]
+    );
+    assert!(
+        reply
+            .answer
+            .contains("`kubectl logs web-1 --previous=false`"),
+        "{}",
+        reply.answer
+    );
     assert!(reply.answer.contains("saw 1 runs"));
 }
 
@@ -126,9 +157,17 @@ async fn a_request_runs_its_playbook_with_entities_from_the_message() {
 async fn follow_ups_reuse_what_the_conversation_knows() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
-    e.handle(&fleet, &mut conv, req("logs of pod web-1")).await.expect("turn 1");
-    let reply = e.handle(&fleet, &mut conv, req("and its status?")).await.expect("turn 2");
-    assert_eq!(reply.commands[0].command, "kubectl logs web-1 --previous=true");
+    e.handle(&fleet, &mut conv, req("logs of pod web-1"))
+        .await
+        .expect("turn 1");
+    let reply = e
+        .handle(&fleet, &mut conv, req("and its status?"))
+        .await
+        .expect("turn 2");
+    assert_eq!(
+        reply.commands[0].command,
+        "kubectl logs web-1 --previous=true"
+    );
     assert_eq!(conv.turns.len(), 2);
     assert_eq!(conv.entities.get("pod"), Some("web-1"));
 }
@@ -137,10 +176,22 @@ async fn follow_ups_reuse_what_the_conversation_knows() {
 async fn option_injection_through_an_entity_is_refused_and_nothing_runs() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
-    for hostile in ["--server=http://x", "-n", "$(id)", "\u{2014}kubeconfig=/tmp/k"] {
-        let reply = e.handle(&fleet, &mut conv, req(&format!("logs of pod {hostile}"))).await.expect("reply");
+    for hostile in [
+        "--server=http://x",
+        "-n",
+        "$(id)",
+        "\u{2014}kubeconfig=/tmp/k",
+    ] {
+        let reply = e
+            .handle(&fleet, &mut conv, req(&format!("logs of pod {hostile}")))
+            .await
+            .expect("reply");
         assert!(reply.commands.is_empty(), "{hostile} ran");
-        assert!(reply.answer.contains("refused `pod_logs`: parameter `pod`"), "{}", reply.answer);
+        assert!(
+            reply.answer.contains("refused `pod_logs`: parameter `pod`"),
+            "{}",
+            reply.answer
+        );
     }
     assert!(fleet.ran.lock().expect("lock").is_empty());
 }
@@ -149,10 +200,17 @@ async fn option_injection_through_an_entity_is_refused_and_nothing_runs() {
 async fn write_tools_are_proposed_not_run() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
-    let reply = e.handle(&fleet, &mut conv, req("restart pod web-1")).await.expect("reply");
+    let reply = e
+        .handle(&fleet, &mut conv, req("restart pod web-1"))
+        .await
+        .expect("reply");
     assert!(fleet.ran.lock().expect("lock").is_empty());
     assert_eq!(reply.pending.len(), 1);
-    assert!(reply.answer.contains("waiting for an operator's approval"), "{}", reply.answer);
+    assert!(
+        reply.answer.contains("waiting for an operator's approval"),
+        "{}",
+        reply.answer
+    );
     assert!(reply.answer.contains("`kubectl delete pod web-1`"));
 }
 
@@ -160,8 +218,15 @@ async fn write_tools_are_proposed_not_run() {
 async fn an_intent_missing_an_entity_asks_for_it() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
-    let reply = e.handle(&fleet, &mut conv, req("restart it")).await.expect("reply");
-    assert!(reply.answer.contains("need to know the pod"), "{}", reply.answer);
+    let reply = e
+        .handle(&fleet, &mut conv, req("restart it"))
+        .await
+        .expect("reply");
+    assert!(
+        reply.answer.contains("need to know the pod"),
+        "{}",
+        reply.answer
+    );
     assert!(reply.commands.is_empty() && reply.pending.is_empty());
 }
 
@@ -170,24 +235,64 @@ async fn unknown_squads_and_nodes_are_clear_errors() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
     let err = e
-        .handle(&fleet, &mut conv, Request { squad: Some("dba"), ..req("logs") })
+        .handle(
+            &fleet,
+            &mut conv,
+            Request {
+                squad: Some("dba"),
+                ..req("logs")
+            },
+        )
         .await
         .expect_err("unknown squad");
     assert_eq!(err.to_string(), "unknown squad `dba`; known squads: demo");
     let err = e
-        .handle(&fleet, &mut conv, Request { node: Some("ghost"), ..req("logs") })
+        .handle(
+            &fleet,
+            &mut conv,
+            Request {
+                node: Some("ghost"),
+                ..req("logs")
+            },
+        )
         .await
         .expect_err("unknown node");
-    assert!(matches!(err, EngineError::Fleet(FleetError::UnknownNode(_))));
+    assert!(matches!(
+        err,
+        EngineError::Fleet(FleetError::UnknownNode(_))
+    ));
 }
 
 #[tokio::test]
 async fn without_a_named_squad_the_best_intent_routes() {
     let (e, fleet) = (engine(), Recorder::default());
     let mut conv = Conversation::new("c1");
-    let reply = e.handle(&fleet, &mut conv, Request { squad: None, ..req("status of pod a-1") }).await.expect("reply");
-    assert_eq!((reply.squad.as_str(), reply.intent.as_str()), ("demo", "status"));
+    let reply = e
+        .handle(
+            &fleet,
+            &mut conv,
+            Request {
+                squad: None,
+                ..req("status of pod a-1")
+            },
+        )
+        .await
+        .expect("reply");
+    assert_eq!(
+        (reply.squad.as_str(), reply.intent.as_str()),
+        ("demo", "status")
+    );
     let mut other = Conversation::new("c2");
-    let err = e.handle(&fleet, &mut other, Request { squad: None, ..req("hello there") }).await.expect_err("no route");
+    let err = e
+        .handle(
+            &fleet,
+            &mut other,
+            Request {
+                squad: None,
+                ..req("hello there")
+            },
+        )
+        .await
+        .expect_err("no route");
     assert!(err.to_string().contains("which squad"), "{err}");
 }

@@ -1,141 +1,16 @@
-//! Loads the squad catalogue: the built-in squads, then every `<dir>/<id>/squad.toml` of the
-//! extra squad directories. Every manifest is validated; all problems of all manifests are
-//! reported together.
+//! The control plane's catalogue: every squad (built-in and extra) with the analyzers of
+//! `squadron_analyzers::all`, the one list of analyzer plugins.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use squadron_core::squad::BuildContext;
-use squadron_core::{Squad, SquadError};
+use squadron_catalog::CatalogError;
 use squadron_engine::Catalog;
 
-use crate::builtin;
-
-/// Why the catalogue could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<SquadError>),
-    #[error("cannot read squads directory {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("squad `{id}` is defined twice ({first} and {second})")]
-    Duplicate {
-        id: String,
-        first: String,
-        second: String,
-    },
-}
-
-fn analyzer_ids() -> Vec<&'static str> {
-    squadron_analyzers::all().iter().map(|a| a.id()).collect()
-}
-
-/// Builds one manifest text; `prompt_root` is where its prompt paths are resolved on disk
-/// (built-in squads resolve against the embedded prompts).
-pub fn build_squad(
-    file: &str,
-    text: &str,
-    prompt_root: Option<&Path>,
-) -> Result<Squad, SquadError> {
-    let ids = analyzer_ids();
-    let prompt_exists = |rel: &str| match prompt_root {
-        Some(root) => root.join(rel).is_file(),
-        None => builtin::PROMPTS.iter().any(|(p, _)| *p == rel),
-    };
-    let cx = BuildContext {
-        file,
-        prompt_exists: &prompt_exists,
-        analyzer_exists: &|id| ids.contains(&id),
-    };
-    Squad::from_toml(text, &cx)
-}
-
-/// The built-in squads.
-pub fn builtin_squads() -> Result<Vec<Squad>, CatalogError> {
-    let mut squads = Vec::new();
-    let mut errors = Vec::new();
-    for (folder, text) in builtin::SQUADS {
-        match build_squad(&format!("squads/{folder}/squad.toml"), text, None) {
-            Ok(s) => squads.push(s),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(squads)
-    } else {
-        Err(CatalogError::Invalid(errors))
-    }
-}
-
-/// The squads in one extra directory: `<dir>/<id>/squad.toml`, prompts relative to the
-/// squad's own folder.
-pub fn dir_squads(dir: &Path) -> Result<Vec<Squad>, CatalogError> {
-    let io = |source| CatalogError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut folders: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    folders.sort();
-    let mut squads = Vec::new();
-    let mut errors = Vec::new();
-    for folder in folders {
-        let manifest = folder.join("squad.toml");
-        if !manifest.is_file() {
-            continue;
-        }
-        let text = fs::read_to_string(&manifest).map_err(|source| CatalogError::Io {
-            path: manifest.clone(),
-            source,
-        })?;
-        match build_squad(&manifest.display().to_string(), &text, Some(&folder)) {
-            Ok(s) => squads.push(s),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(squads)
-    } else {
-        Err(CatalogError::Invalid(errors))
-    }
-}
-
-/// The whole catalogue: built-ins plus the extra directories, with the analyzers.
+/// Loads and validates every squad and wires in the analyzers.
 pub fn load(extra_dirs: &[PathBuf]) -> Result<Arc<Catalog>, CatalogError> {
-    let mut squads = builtin_squads()?;
-    let mut origin: Vec<String> = squads
-        .iter()
-        .map(|s| format!("built-in squads/{}", s.id))
-        .collect();
-    let mut errors = Vec::new();
-    for dir in extra_dirs {
-        match dir_squads(dir) {
-            Ok(found) => {
-                for s in found {
-                    if let Some(i) = squads.iter().position(|b| b.id == s.id) {
-                        return Err(CatalogError::Duplicate {
-                            id: s.id.clone(),
-                            first: origin[i].clone(),
-                            second: dir.join(&s.id).display().to_string(),
-                        });
-                    }
-                    origin.push(dir.join(&s.id).display().to_string());
-                    squads.push(s);
-                }
-            }
-            Err(CatalogError::Invalid(mut e)) => errors.append(&mut e),
-            Err(other) => return Err(other),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(CatalogError::Invalid(errors));
-    }
-    Ok(Arc::new(Catalog::new(squads, squadron_analyzers::all())))
+    let analyzers = squadron_analyzers::all();
+    let ids: Vec<&'static str> = analyzers.iter().map(|a| a.id()).collect();
+    let squads = squadron_catalog::load(extra_dirs, &|id| ids.contains(&id))?;
+    Ok(Arc::new(Catalog::new(squads, analyzers)))
 }

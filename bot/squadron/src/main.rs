@@ -8,7 +8,6 @@
 //!
 //! `main` prints any error as one line (its chain joined by `: `) and exits non-zero.
 
-mod builtin;
 mod catalog;
 mod cli;
 mod eval;

@@ -9,7 +9,10 @@ fn root() -> PathBuf {
 }
 
 fn squadron(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_squadron")).args(args).output().expect("squadron runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_squadron"))
+        .args(args)
+        .output()
+        .expect("squadron runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -19,13 +22,25 @@ fn squadron(args: &[&str]) -> (bool, String, String) {
 
 /// Runs eval over `dir` and fails with every failing line when a scenario fails.
 fn eval_all(dir: &Path) {
-    assert!(dir.is_dir(), "{} is missing: the scenarios must be beside the project", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the scenarios must be beside the project",
+        dir.display()
+    );
     let (ok, stdout, stderr) = squadron(&["eval", &dir.display().to_string()]);
     let last = stdout.lines().last().unwrap_or_default().to_owned();
     let failures: Vec<&str> = stdout.lines().filter(|l| l.starts_with("FAIL")).collect();
-    assert!(ok && failures.is_empty(), "{last}\n{}\n{stderr}", failures.join("\n"));
+    assert!(
+        ok && failures.is_empty(),
+        "{last}\n{}\n{stderr}",
+        failures.join("\n")
+    );
     assert!(last.ends_with(" passed, 0 failed"), "{last}");
-    let passed: usize = last.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let passed: usize = last
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     assert!(passed > 0, "no scenario ran: {stdout}");
 }
 
@@ -50,7 +65,11 @@ fn eval_json_report_has_the_spec_shape() {
     let s = &v["scenarios"][0];
     assert_eq!(s["name"], "crashloop-missing-configmap-mount");
     assert_eq!(s["passed"], true);
-    assert!(s["path"].as_str().is_some_and(|p| p.ends_with("crashloop-missing-configmap-mount")));
+    assert!(
+        s["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("crashloop-missing-configmap-mount"))
+    );
     assert_eq!(s["turns"].as_array().map(Vec::len), Some(3));
 }
 
@@ -71,8 +90,16 @@ all = ["this phrase will never appear"]
     .expect("write");
     let (ok, stdout, _) = squadron(&["eval", &tmp.display().to_string()]);
     assert!(!ok);
-    assert!(stdout.contains("FAIL k8s/bad-expectation: turn 1: missing \"this phrase will never appear\""), "{stdout}");
-    assert!(stdout.trim_end().ends_with("0 passed, 1 failed"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "FAIL k8s/bad-expectation: turn 1: missing \"this phrase will never appear\""
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("0 passed, 1 failed"),
+        "{stdout}"
+    );
 }
 
 fn tempdir(name: &str) -> PathBuf {
@@ -137,7 +164,10 @@ fn built_in_squads_all_validate() {
     let (ok, stdout, stderr) = squadron(&["squad", "check"]);
     assert!(ok, "{stderr}");
     for id in ["k8s", "database", "security", "wordpress"] {
-        assert!(stdout.contains(&format!("ok {id} (")), "{id} missing from {stdout}");
+        assert!(
+            stdout.contains(&format!("ok {id} (")),
+            "{id} missing from {stdout}"
+        );
     }
 }
 
@@ -147,5 +177,8 @@ fn eval_without_scenarios_is_one_clear_error() {
     let (ok, _, stderr) = squadron(&["eval", &dir.display().to_string()]);
     assert!(!ok);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: no scenario.toml found under"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: no scenario.toml found under"),
+        "{stderr}"
+    );
 }
