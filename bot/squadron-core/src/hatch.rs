@@ -257,13 +257,11 @@ pub fn check_sql(query: &str, write: bool) -> Result<(), String> {
     if body.contains(';') {
         return Err("query must be a single statement".into());
     }
-    if !write {
-        if let Some(m) = SQL_SIDE_EFFECT.find(body) {
-            return Err(format!(
-                "a read tool's query may not use `{}`; declare the tool with access = \"write\"",
-                m.as_str().trim()
-            ));
-        }
+    if !write && let Some(m) = SQL_SIDE_EFFECT.find(body) {
+        return Err(format!(
+            "a read tool's query may not use `{}`; declare the tool with access = \"write\"",
+            m.as_str().trim()
+        ));
     }
     Ok(())
 }

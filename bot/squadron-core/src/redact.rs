@@ -160,10 +160,7 @@ mod tests {
         assert_eq!(redact(line), line);
         let sshd = "passwordauthentication yes\npermitrootlogin without-password";
         assert_eq!(redact(sshd), sshd);
-        assert_eq!(
-            redact("# requirepass foobared"),
-            "# requirepass foobared".replace("foobared", "foobared")
-        );
+        assert_eq!(redact("# requirepass foobared"), "# requirepass foobared");
     }
 
     #[test]

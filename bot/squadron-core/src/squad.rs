@@ -407,13 +407,13 @@ impl Squad {
                 requires: i.requires.clone(),
             });
         }
-        if let Some(d) = &m.default_intent {
-            if !m.intents.iter().any(|i| &i.id == d) {
-                p.add(
-                    "default_intent",
-                    format!("intent `{d}` is referenced but not defined"),
-                );
-            }
+        if let Some(d) = &m.default_intent
+            && !m.intents.iter().any(|i| &i.id == d)
+        {
+            p.add(
+                "default_intent",
+                format!("intent `{d}` is referenced but not defined"),
+            );
         }
 
         if !p.0.is_empty() {
@@ -543,13 +543,13 @@ fn build_tool(p: &mut Problems, t: &ToolManifest) -> Option<Tool> {
             DEFAULT_MAX_OUTPUT
         }
     };
-    if let Some(f) = &t.filter {
-        if !FILTERS.contains(&f.as_str()) {
-            p.add(
-                format!("{field}.filter"),
-                format!("unknown filter `{f}` (known: {})", FILTERS.join(", ")),
-            );
-        }
+    if let Some(f) = &t.filter
+        && !FILTERS.contains(&f.as_str())
+    {
+        p.add(
+            format!("{field}.filter"),
+            format!("unknown filter `{f}` (known: {})", FILTERS.join(", ")),
+        );
     }
 
     let mut params = Vec::new();

@@ -114,8 +114,21 @@ pub fn compose(parts: &AnswerParts<'_>) -> String {
     if parts.findings.is_empty() && !parts.runs.is_empty() {
         let _ = writeln!(
             out,
-            "\nNothing in this output points to a problem I can name."
+            "\nNo analyzer names a problem in this output. What the commands printed:"
         );
+        for run in parts.runs {
+            let text = run.output.text();
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let shown = lines.len().min(MAX_RAW_LINES);
+            let _ = writeln!(out, "\n`{}`:\n```", run.command());
+            for line in &lines[lines.len() - shown..] {
+                let _ = writeln!(out, "{}", clip(line, MAX_EVIDENCE_WIDTH));
+            }
+            let _ = writeln!(out, "```");
+        }
     }
     if !parts.pending.is_empty() {
         let _ = writeln!(

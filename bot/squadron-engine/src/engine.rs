@@ -139,7 +139,7 @@ impl Engine {
             for a in &analyzers {
                 findings.extend(a.diagnose(&mut inv));
             }
-            findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+            findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
         }
 
         let mut answer = compose(&AnswerParts {

@@ -54,4 +54,8 @@ pub trait Fleet: Send + Sync {
     /// Runs one validated invocation for `squad` on `node`. Refusals, failures, timeouts
     /// and lost runs come back as outputs with that status, never as panics.
     async fn run(&self, node: &str, squad: &str, invocation: &Invocation) -> ToolOutput;
+
+    /// Records a request the engine refused before it could run (a value that failed its
+    /// parameter's rule, an escape hatch). The control plane audits it.
+    async fn refused(&self, _node: &str, _squad: &str, _tool: &str, _reason: &str) {}
 }

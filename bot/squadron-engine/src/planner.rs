@@ -93,6 +93,9 @@ impl Plan<'_> {
             let invocation = match tool.render(&args) {
                 Ok(inv) => inv,
                 Err(e) => {
+                    self.fleet
+                        .refused(self.node, &self.squad.id, &tool.id, &e.to_string())
+                        .await;
                     self.refuse(&mut out, tool, e);
                     continue;
                 }

@@ -53,6 +53,9 @@ pub enum AgentMessage {
 }
 
 /// Server to agent.
+// `Run` is much larger than the other variants; frames are few and short-lived, so boxing
+// it would only add an allocation per request.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {

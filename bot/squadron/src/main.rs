@@ -3,14 +3,20 @@
 //! # Layout
 //!
 //! - [`cli`]: the command line, parsed into typed commands.
-//! - [`catalog`]: loads and validates the built-in and extra squads.
+//! - [`config`]: `squadron.toml` and `SQUADRON_*` variables over embedded defaults.
+//! - [`catalog`]: loads and validates the built-in and extra squads, with the analyzers.
+//! - [`server`]: `squadron serve`: HTTP API, agent gateway, chat, audit, metrics.
+//! - [`client`]: the admin and chat CLI's HTTP client.
 //! - [`eval`]: `squadron eval`, scenarios against a replay node.
 //!
 //! `main` prints any error as one line (its chain joined by `: `) and exits non-zero.
 
 mod catalog;
 mod cli;
+mod client;
+mod config;
 mod eval;
+mod server;
 
 use std::process::ExitCode;
 
@@ -18,6 +24,22 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let default = if matches!(cli.command, cli::Command::Serve) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SQUADRON_LOG")
+        .unwrap_or_else(|_| default.into());
+    let json_logs = std::env::var("SQUADRON_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json_logs {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -107,10 +107,10 @@ pub fn diagnose(cx: &Context<'_, '_>) -> Option<Vec<Finding>> {
         f = f.evidence(cx.pod_source, refs);
     }
     if kind == "secret" {
-        if let Some(run) = cx.inv.last("secret_get") {
-            if !run.output.ok() {
-                f = f.evidence(run.command(), run.output.stderr.lines().take(2));
-            }
+        if let Some(run) = cx.inv.last("secret_get")
+            && !run.output.ok()
+        {
+            f = f.evidence(run.command(), run.output.stderr.lines().take(2));
         }
         if let Some(run) = cx.inv.last("secrets") {
             let present: Vec<String> = run.output.stdout.lines().map(str::to_owned).collect();

@@ -56,7 +56,7 @@ pub fn diagnose(cx: &Context<'_, '_>) -> Option<Vec<Finding>> {
         c.last_exit_code.map_or("?".into(), |x| x.to_string())
     );
 
-    for s in &signals {
+    if let Some(s) = signals.first() {
         match s {
             Signal::MissingFile { path, line } => {
                 return Some(vec![missing_file(

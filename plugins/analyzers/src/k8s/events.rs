@@ -44,7 +44,7 @@ mod tests {
 
     #[test]
     fn reads_reasons_and_messages() {
-        let text = "LAST SEEN             TYPE      REASON      OBJECT                       MESSAGE
+        let text = "LAST SEEN             TYPE      REASON      OBJECT                 MESSAGE
 15s (x191 over 42m)   Warning   Failed      pod/invoice-7f-tt4vn   Error: secret \"db\" not found
 42m                   Normal    Scheduled   pod/invoice-7f-tt4vn   Successfully assigned billing/invoice-7f-tt4vn to w3
 ";

@@ -98,10 +98,10 @@ fn locate_pod(stdout: &str, e: &mut Entities) {
 }
 
 fn learn_pod(pod: &Pod, e: &mut Entities) {
-    if let Some((kind, name)) = pod.workload() {
-        if kind == "Deployment" {
-            e.set("deployment", name);
-        }
+    if let Some((kind, name)) = pod.workload()
+        && kind == "Deployment"
+    {
+        e.set("deployment", name);
     }
     let Some(c) = pod.failing_container() else {
         return;

@@ -31,10 +31,10 @@ impl Listed {
         if !matches!(self.status.as_str(), "Running" | "Completed" | "Succeeded") {
             score += 4;
         }
-        if let Some((a, b)) = self.ready.split_once('/') {
-            if a != b {
-                score += 2;
-            }
+        if let Some((a, b)) = self.ready.split_once('/')
+            && a != b
+        {
+            score += 2;
         }
         if self
             .restarts

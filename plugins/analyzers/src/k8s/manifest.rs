@@ -184,14 +184,13 @@ fn patch(d: &mut Value, e: &Entities) -> Vec<String> {
         let vol = volume_name(cm);
         if let Some(c) = container_mut(d, container) {
             let mounts = c.entry("volumeMounts").or_insert_with(|| json!([]));
-            if let Some(list) = mounts.as_array_mut() {
-                if !list
+            if let Some(list) = mounts.as_array_mut()
+                && !list
                     .iter()
                     .any(|m| m.get("mountPath").and_then(Value::as_str) == Some(dir))
-                {
-                    list.push(json!({"name": vol, "mountPath": dir, "readOnly": true}));
-                    changes.push(format!("volumeMount {vol} at {dir}"));
-                }
+            {
+                list.push(json!({"name": vol, "mountPath": dir, "readOnly": true}));
+                changes.push(format!("volumeMount {vol} at {dir}"));
             }
         }
         if let Some(spec) = d
@@ -199,28 +198,27 @@ fn patch(d: &mut Value, e: &Entities) -> Vec<String> {
             .and_then(Value::as_object_mut)
         {
             let vols = spec.entry("volumes").or_insert_with(|| json!([]));
-            if let Some(list) = vols.as_array_mut() {
-                if !list
+            if let Some(list) = vols.as_array_mut()
+                && !list
                     .iter()
                     .any(|v| v.get("name").and_then(Value::as_str) == Some(vol.as_str()))
-                {
-                    list.push(json!({"name": vol, "configMap": {"name": cm}}));
-                    changes.push(format!("volume {vol} from ConfigMap {cm}"));
-                }
+            {
+                list.push(json!({"name": vol, "configMap": {"name": cm}}));
+                changes.push(format!("volume {vol} from ConfigMap {cm}"));
             }
         }
     }
-    if e.has("oom_killed") {
-        if let Some(limit) = e.get("memory_limit").and_then(memory_bytes) {
-            let new = super::oom::quantity(limit * 2);
-            if let Some(c) = container_mut(d, container) {
-                let res = c.entry("resources").or_insert_with(|| json!({}));
-                if let Some(r) = res.as_object_mut() {
-                    let limits = r.entry("limits").or_insert_with(|| json!({}));
-                    if let Some(l) = limits.as_object_mut() {
-                        l.insert("memory".into(), json!(new));
-                        changes.push(format!("limits.memory {new}"));
-                    }
+    if e.has("oom_killed")
+        && let Some(limit) = e.get("memory_limit").and_then(memory_bytes)
+    {
+        let new = super::oom::quantity(limit * 2);
+        if let Some(c) = container_mut(d, container) {
+            let res = c.entry("resources").or_insert_with(|| json!({}));
+            if let Some(r) = res.as_object_mut() {
+                let limits = r.entry("limits").or_insert_with(|| json!({}));
+                if let Some(l) = limits.as_object_mut() {
+                    l.insert("memory".into(), json!(new));
+                    changes.push(format!("limits.memory {new}"));
                 }
             }
         }

@@ -9,7 +9,7 @@ use crate::parse::{memory_bytes, table};
 pub fn quantity(bytes: u64) -> String {
     const MI: u64 = 1024 * 1024;
     const GI: u64 = 1024 * MI;
-    if bytes >= GI && bytes % GI == 0 {
+    if bytes >= GI && bytes.is_multiple_of(GI) {
         format!("{}Gi", bytes / GI)
     } else {
         format!("{}Mi", bytes.div_ceil(MI))
@@ -68,20 +68,17 @@ pub fn diagnose(cx: &Context<'_, '_>) -> Option<Vec<Finding>> {
             );
         }
     }
-    if let Some(run) = cx.inv.last("pod_logs").filter(|r| r.output.ok()) {
-        if let Some(last) = run
+    if let Some(run) = cx.inv.last("pod_logs").filter(|r| r.output.ok())
+        && let Some(last) = run
             .output
             .stdout
             .lines()
             .rev()
             .find(|l| !l.trim().is_empty())
-        {
-            f = f
-                .detail(
-                    "The logs stop mid-work with no error: the process was killed from outside.",
-                )
-                .evidence(run.command(), [last.to_owned()]);
-        }
+    {
+        f = f
+            .detail("The logs stop mid-work with no error: the process was killed from outside.")
+            .evidence(run.command(), [last.to_owned()]);
     }
     if let Some(bytes) = limit.as_deref().and_then(memory_bytes) {
         let new = quantity(bytes * 2);

@@ -1,0 +1,54 @@
+//! Audit recording, fail closed: an event that cannot be written within the timeout
+//! refuses the command it would have recorded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use squadron_store::{AuditEvent, ChainHasher, Store};
+
+/// Why an event could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("the audit store did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the audit store failed: {0}")]
+    Store(#[from] squadron_store::StoreError),
+}
+
+/// Appends events to the chain.
+#[derive(Debug, Clone)]
+pub struct Auditor {
+    pub store: Arc<dyn Store>,
+    pub hasher: Arc<dyn ChainHasher>,
+    pub timeout: Duration,
+}
+
+/// A new event id.
+pub fn event_id() -> String {
+    format!(
+        "evt_{:016x}{:08x}",
+        rand::random::<u64>(),
+        rand::random::<u32>()
+    )
+}
+
+impl Auditor {
+    /// Records one event, or says why it could not.
+    pub async fn record(&self, mut event: AuditEvent) -> Result<AuditEvent, AuditError> {
+        if event.id.is_empty() {
+            event.id = event_id();
+        }
+        if event.ts.is_empty() {
+            event.ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        }
+        match tokio::time::timeout(
+            self.timeout,
+            self.store.append_audit(event, self.hasher.as_ref()),
+        )
+        .await
+        {
+            Ok(r) => Ok(r?),
+            Err(_) => Err(AuditError::Timeout(self.timeout)),
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! End to end, as a newcomer runs it: `squadron serve` and `squadron-agent` as real
+//! processes on loopback sockets, driven through the CLI.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Agent, Server, connected_node};
+
+#[test]
+fn newcomer_path_runs_a_real_command_and_audits_it() {
+    let server = Server::start("newcomer");
+    let (code, body) = server.get("/healthz");
+    assert_eq!((code, body.trim()), (200, "ok"));
+    let _agent = connected_node(&server, "web-1", "hostinfo");
+
+    let nodes = server.json(&["node", "list", "--json"]);
+    let n = &nodes["nodes"][0];
+    assert_eq!(n["name"], "web-1");
+    assert_eq!(n["status"], "connected");
+    assert!(
+        n["version"].is_string() && n["host"].is_string() && n["last_seen"].is_string(),
+        "{n}"
+    );
+
+    let reply = server.json(&[
+        "chat",
+        "--squad",
+        "hostinfo",
+        "--json",
+        "which kernel runs here?",
+    ]);
+    assert!(
+        reply["answer"]
+            .as_str()
+            .is_some_and(|a| a.contains("Linux") && a.contains("web-1")),
+        "{reply}"
+    );
+    let cmd = &reply["commands"][0];
+    assert_eq!(cmd["command"], "uname -a");
+    assert_eq!(cmd["status"], "ok");
+    assert_eq!(cmd["exit_code"], 0);
+    assert_eq!(cmd["node"], "web-1");
+
+    let audit = server.json(&["audit", "list", "--json"]);
+    let events = audit["events"].as_array().expect("events");
+    let done = events
+        .iter()
+        .find(|e| e["command"] == "uname -a" && e["status"] == "ok")
+        .unwrap_or_else(|| panic!("no finished event in {audit}"));
+    for field in [
+        "id",
+        "seq",
+        "ts",
+        "duration_ms",
+        "actor",
+        "platform",
+        "channel",
+        "conversation",
+        "squad",
+        "agent",
+        "node",
+        "tool",
+        "command",
+        "args",
+        "status",
+        "exit_code",
+        "output",
+        "output_bytes",
+        "output_sha256",
+        "reason",
+        "prev_hash",
+        "hash",
+    ] {
+        assert!(
+            done.get(field).is_some(),
+            "audit event lacks {field}: {done}"
+        );
+    }
+    assert!(done["output"].as_str().is_some_and(|o| o.contains("Linux")));
+    assert_eq!(done["output_sha256"].as_str().map(str::len), Some(64));
+    assert_eq!(done["node"], "web-1");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["command"] == "uname -a" && e["status"] == "started"),
+        "no started event"
+    );
+    let seqs: Vec<i64> = events.iter().filter_map(|e| e["seq"].as_i64()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "seq has gaps: {seqs:?}"
+    );
+    let show = server.json(&["audit", "show", done["id"].as_str().expect("id"), "--json"]);
+    assert_eq!(show["hash"], done["hash"]);
+}
+
+#[test]
+fn wrong_and_revoked_tokens_are_refused() {
+    let server = Server::start("tokens");
+    let node = server.json(&["node", "create", "db-1", "--json"]);
+    let id = node["id"].as_str().expect("id");
+    let mut bad = Agent::install(&server.dir.join("bad"), id, "sqn_wrongtoken", &server.url);
+    bad.start();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(server.node_status("db-1").as_deref(), Some("disconnected"));
+    bad.kill();
+    assert!(
+        !bad.log_text().contains("sqn_wrongtoken"),
+        "the agent logged its token"
+    );
+
+    let mut good = Agent::install(
+        &server.dir.join("good"),
+        id,
+        node["token"].as_str().expect("token"),
+        &server.url,
+    );
+    good.start();
+    server.wait_status("db-1", "connected", Duration::from_secs(15));
+    let (ok, _, stderr) = server.cli(&["node", "revoke", "db-1"]);
+    assert!(ok, "{stderr}");
+    server.wait_status("db-1", "revoked", Duration::from_secs(5));
+    let log = std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+    assert!(
+        !log.contains(node["token"].as_str().expect("token")),
+        "the server logged a token"
+    );
+    let (code, _) = server.get("/healthz");
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn chat_refusals_are_one_clear_line_and_change_nothing() {
+    let server = Server::start("refusals");
+    let _agent = connected_node(&server, "app-1", "hostinfo");
+    let before = server.json(&["audit", "list", "--json"])["events"]
+        .as_array()
+        .map(Vec::len);
+    for (args, needle) in [
+        (
+            vec!["chat", "--squad", "nope", "hello"],
+            "unknown squad `nope`",
+        ),
+        (
+            vec!["chat", "--squad", "hostinfo", "--node", "ghost", "kernel?"],
+            "node `ghost` is unknown",
+        ),
+        (
+            vec!["chat", "--squad", "k8s", "why is my pod crashing"],
+            "squad `k8s` is not deployed",
+        ),
+    ] {
+        let (ok, stdout, stderr) = server.cli(&args);
+        assert!(!ok, "{args:?} succeeded: {stdout}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let after = server.json(&["audit", "list", "--json"])["events"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(before, after, "a refused request changed the audit trail");
+
+    let reply = server.json(&[
+        "chat",
+        "--squad",
+        "hostinfo",
+        "--json",
+        "sleep --server=http://x",
+    ]);
+    assert!(
+        reply["commands"].as_array().is_some_and(Vec::is_empty),
+        "{reply}"
+    );
+    assert!(
+        reply["answer"]
+            .as_str()
+            .is_some_and(|a| a.contains("refused") && a.contains("parameter `secs`")),
+        "{reply}"
+    );
+    let reply = server.json(&["chat", "--squad", "hostinfo", "--json", "restart it"]);
+    assert!(
+        reply["answer"]
+            .as_str()
+            .is_some_and(|a| a.contains("approval")),
+        "{reply}"
+    );
+    let events = server.json(&["audit", "list", "--json"]);
+    let denied: Vec<&serde_json::Value> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["status"] == "denied")
+        .collect();
+    assert_eq!(denied.len(), 1, "{events}");
+    assert!(
+        denied[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("secs")),
+        "{events}"
+    );
+    assert!(
+        !events["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e["kind"] == "tool_run"),
+        "something ran: {events}"
+    );
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
+fn a_broken_config_file_is_one_clear_line() {
+    let dir = support::tempdir("badconfig");
+    let cfg = dir.join("squadron.toml");
+    std::fs::write(&cfg, "[server]\nlisten = \"not an address\"\n").expect("write");
+    let out = std::process::Command::new(support::squadron_bin())
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("server.listen"), "{stderr}");
+    std::fs::write(&cfg, "[server]\nlisten = \"127.0.0.1:0\"\nshout = true\n").expect("write");
+    let out = std::process::Command::new(support::squadron_bin())
+        .args(["serve", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("shout") && stderr.contains("squadron.toml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn killed_agent_mid_command_is_lost_and_never_rerun() {
+    let server = Server::start("lost");
+    let mut agent = connected_node(&server, "slow-1", "hostinfo");
+    let url = server.url.clone();
+    let env = server.env.clone();
+    let dir = server.dir.clone();
+    let asking = std::thread::spawn(move || {
+        let mut cmd = std::process::Command::new(support::squadron_bin());
+        cmd.args([
+            "chat", "--squad", "hostinfo", "--json", "sleep 8", "--server", &url,
+        ])
+        .current_dir(&dir);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("chat runs")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    agent.kill();
+    let out = asking.join().expect("thread");
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json reply");
+    assert_eq!(reply["commands"][0]["status"], "lost", "{reply}");
+    agent.start();
+    server.wait_status("slow-1", "connected", Duration::from_secs(15));
+    std::thread::sleep(Duration::from_secs(1));
+    let events = server.json(&["audit", "list", "--json"]);
+    let runs = events["events"].as_array().map(|e| {
+        e.iter()
+            .filter(|e| e["command"] == "sleep 8" && e["status"] == "started")
+            .count()
+    });
+    assert_eq!(runs, Some(1), "the lost command was started again");
+}
+
+#[test]
+fn agents_are_back_within_seconds_after_a_server_restart() {
+    let mut server = Server::start("restart");
+    let _agent = connected_node(&server, "edge-1", "hostinfo");
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let dir = server.dir.clone();
+    server.stop();
+    let server = Server::start_on(dir, &addr, &[]);
+    server.wait_status("edge-1", "connected", Duration::from_secs(20));
+    let reply = server.json(&[
+        "chat",
+        "--squad",
+        "hostinfo",
+        "--json",
+        "what time is it on the clock",
+    ]);
+    assert_eq!(reply["commands"][0]["status"], "ok", "{reply}");
+}

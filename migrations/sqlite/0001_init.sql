@@ -1,0 +1,94 @@
+-- Squadron control-plane storage, SQLite flavour (see migrations/postgres for the twin).
+-- Times: unix seconds (INTEGER) for nodes/squads/admin; audit times are the RFC 3339
+-- strings the events carry, stored verbatim because they are part of the hashed form.
+
+CREATE TABLE nodes (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL UNIQUE,
+    token_hash  TEXT NOT NULL,              -- SHA-256 hex of the token, never the token
+    created_at  INTEGER NOT NULL,
+    last_seen   INTEGER,
+    version     TEXT,
+    host        TEXT,
+    revoked     INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+    revoked_at  INTEGER
+);
+
+CREATE TABLE squads (
+    squad        TEXT PRIMARY KEY NOT NULL,
+    deployed_at  INTEGER NOT NULL
+);
+
+CREATE TABLE squad_links (
+    squad      TEXT NOT NULL REFERENCES squads (squad) ON DELETE CASCADE,
+    node_id    TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    linked_at  INTEGER NOT NULL,
+    PRIMARY KEY (squad, node_id)
+);
+CREATE INDEX squad_links_node ON squad_links (node_id);
+
+-- One row: the hash of the admin token, replaced on rotation.
+CREATE TABLE admin (
+    id          INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+    token_hash  TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+-- The hash-chained audit trail. `seq` is assigned by the store under a write lock and is
+-- gap-free; `args` is TEXT (not JSON) because its exact bytes are hashed.
+CREATE TABLE audit_events (
+    seq            INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
+    id             TEXT NOT NULL UNIQUE,
+    ts             TEXT NOT NULL,
+    end_ts         TEXT,
+    duration_ms    INTEGER,
+    kind           TEXT NOT NULL,
+    actor          TEXT NOT NULL,
+    actor_name     TEXT,
+    platform       TEXT NOT NULL,
+    channel        TEXT,
+    conversation   TEXT,
+    context        TEXT,
+    squad          TEXT,
+    agent          TEXT,
+    node           TEXT,
+    tool           TEXT,
+    command        TEXT,
+    args           TEXT,
+    status         TEXT NOT NULL,
+    exit_code      INTEGER,
+    output         TEXT,
+    output_bytes   INTEGER,
+    output_sha256  TEXT,
+    reason         TEXT,
+    prev_hash      TEXT NOT NULL,
+    hash           TEXT NOT NULL
+);
+CREATE INDEX audit_events_ts ON audit_events (ts);
+CREATE INDEX audit_events_node ON audit_events (node, seq);
+CREATE INDEX audit_events_squad ON audit_events (squad, seq);
+CREATE INDEX audit_events_status ON audit_events (status, seq);
+CREATE INDEX audit_events_actor ON audit_events (actor, seq);
+
+-- Chain checkpoints (sequence number and head hash), sent to sinks so a truncated tail is
+-- detectable, and kept at a retention cut so the remaining chain still verifies.
+CREATE TABLE audit_checkpoints (
+    seq        INTEGER PRIMARY KEY NOT NULL CHECK (seq >= 1),
+    head_hash  TEXT NOT NULL,
+    ts         TEXT NOT NULL
+);
+
+-- Defence in depth: a new event must follow the head (events, else the last checkpoint
+-- after a full retention cut, else genesis), and events are never updated in place.
+-- Retention deletes a prefix, so DELETE stays allowed.
+CREATE TRIGGER audit_events_contiguous BEFORE INSERT ON audit_events
+WHEN NEW.seq <> COALESCE((SELECT MAX(seq) FROM audit_events),
+                         (SELECT MAX(seq) FROM audit_checkpoints), 0) + 1
+BEGIN
+    SELECT RAISE(ABORT, 'audit seq must follow the head of the chain');
+END;
+
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+BEGIN
+    SELECT RAISE(ABORT, 'audit events are append-only');
+END;
