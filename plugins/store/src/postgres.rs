@@ -1,10 +1,11 @@
-//! The Postgres backend: one pool; appends take a transaction-scoped advisory lock
+//! The Postgres backend: one pool for reads and writes; appends take a transaction-scoped advisory lock
 //! (`pg_advisory_xact_lock`) before reading the head, so seq is gap-free across every
 //! connection and every server process sharing the database.
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
@@ -22,8 +23,8 @@ const CONNECTIONS: u32 = 10;
 /// Storage in a Postgres database.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
+    /// The one pool, for reads and writes (named for the shared `Store` impl).
     pub(crate) read: PgPool,
-    pub(crate) write: PgPool,
 }
 
 impl PostgresStore {
@@ -39,28 +40,38 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self {
-            read: pool.clone(),
-            write: pool,
-        })
+        Ok(Self { read: pool })
     }
 
     /// The connection pool, for maintenance and tests.
     pub fn pool(&self) -> &PgPool {
-        &self.write
+        &self.read
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.write.begin().await
+    /// A connection for a write transaction.
+    async fn writer(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        Ok(self.read.acquire().await?)
     }
 
-    async fn begin_append(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let mut tx = self.write.begin().await?;
+    async fn begin_write(
+        conn: &mut PgConnection,
+    ) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        conn.begin().await
+    }
+
+    async fn begin_append(
+        conn: &mut PgConnection,
+    ) -> Result<Transaction<'_, Postgres>, sqlx::Error> {
+        let mut tx = conn.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(AUDIT_LOCK_KEY)
             .execute(&mut *tx)
             .await?;
         Ok(tx)
+    }
+
+    async fn shutdown(&self) {
+        self.read.close().await;
     }
 }
 

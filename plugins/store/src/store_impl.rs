@@ -1,6 +1,7 @@
-//! `impl_store!`: the [`Store`](crate::Store) impl shared by both backends, generated for
-//! a type with `read` and `write` pools and `begin_write`/`begin_append` methods (the only
-//! backend-specific parts: how a write transaction starts and how appends are serialised).
+//! `impl_store!`: the [`Store`](crate::Store) impl shared by both backends. The backend
+//! type provides a `read` pool and the only backend-specific parts: `writer()` (the
+//! connection writes go through), `begin_write`/`begin_append` (how a write transaction
+//! starts and how appends are serialised) and `shutdown()`.
 
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -19,7 +20,7 @@ macro_rules! impl_store {
 
             /// The id and revoked flag of a node, once the squad is known to be deployed.
             async fn linkable_node(
-                tx: &mut sqlx::Transaction<'static, $db>,
+                tx: &mut sqlx::Transaction<'_, $db>,
                 squad: &str,
                 node: &str,
             ) -> Result<(String, bool), $crate::StoreError> {
@@ -50,7 +51,8 @@ macro_rules! impl_store {
                     host: None,
                     revoked: false,
                 };
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 let inserted = sqlx::query(INSERT_NODE)
                     .bind(&node.id)
                     .bind(&node.name)
@@ -94,7 +96,8 @@ macro_rules! impl_store {
 
             async fn revoke_node(&self, name: &str) -> Result<$crate::NodeRecord, $crate::StoreError> {
                 use $crate::common::*;
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 let node: Option<$crate::NodeRecord> =
                     sqlx::query_as(REVOKE_NODE).bind(name).bind(unix_now()).fetch_optional(&mut *tx).await?;
                 tx.commit().await?;
@@ -108,7 +111,8 @@ macro_rules! impl_store {
                 version: Option<&str>,
                 host: Option<&str>,
             ) -> Result<(), $crate::StoreError> {
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 let done = sqlx::query($crate::common::TOUCH_NODE)
                     .bind(id)
                     .bind(at)
@@ -125,7 +129,8 @@ macro_rules! impl_store {
 
             async fn deploy_squad(&self, squad: &str, at: i64) -> Result<$crate::SquadDeployment, $crate::StoreError> {
                 $crate::common::check_name("squad", squad)?;
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 sqlx::query($crate::common::DEPLOY_SQUAD).bind(squad).bind(at).execute(&mut *tx).await?;
                 tx.commit().await?;
                 self.deployment(squad).await
@@ -140,7 +145,8 @@ macro_rules! impl_store {
 
             async fn link(&self, squad: &str, node_name: &str) -> Result<$crate::SquadDeployment, $crate::StoreError> {
                 use $crate::common::*;
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 let (node_id, revoked) = Self::linkable_node(&mut tx, squad, node_name).await?;
                 if revoked {
                     return Err($crate::StoreError::Invalid(format!(
@@ -154,7 +160,8 @@ macro_rules! impl_store {
 
             async fn unlink(&self, squad: &str, node_name: &str) -> Result<$crate::SquadDeployment, $crate::StoreError> {
                 use $crate::common::*;
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 let (node_id, _) = Self::linkable_node(&mut tx, squad, node_name).await?;
                 let done = sqlx::query(DELETE_LINK).bind(squad).bind(&node_id).execute(&mut *tx).await?;
                 if done.rows_affected() == 0 {
@@ -170,7 +177,8 @@ macro_rules! impl_store {
             async fn set_admin_token_hash(&self, hash: &str) -> Result<(), $crate::StoreError> {
                 use $crate::common::*;
                 check_hash(hash)?;
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 sqlx::query(SET_ADMIN).bind(hash).bind(unix_now()).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok(())
@@ -187,7 +195,8 @@ macro_rules! impl_store {
             ) -> Result<$crate::AuditEvent, $crate::StoreError> {
                 use $crate::common::*;
                 let mut e = prepare_event(event)?;
-                let mut tx = self.begin_append().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_append(&mut w).await?;
                 let mut head: Option<$crate::AuditCheckpoint> =
                     sqlx::query_as(HEAD_EVENT).fetch_optional(&mut *tx).await?;
                 if head.is_none() {
@@ -256,7 +265,8 @@ macro_rules! impl_store {
 
             async fn record_checkpoint(&self, cp: &$crate::AuditCheckpoint) -> Result<(), $crate::StoreError> {
                 use $crate::common::*;
-                let mut tx = self.begin_write().await?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
                 sqlx::query(INSERT_CHECKPOINT).bind(cp.seq).bind(&cp.head_hash).bind(&cp.ts).execute(&mut *tx).await?;
                 let stored: Option<$crate::AuditCheckpoint> =
                     sqlx::query_as(CHECKPOINT_AT).bind(cp.seq).fetch_optional(&mut *tx).await?;
@@ -275,8 +285,7 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
-                self.write.close().await;
-                self.read.close().await;
+                self.shutdown().await;
             }
         }
     };

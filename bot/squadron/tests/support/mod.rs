@@ -226,7 +226,10 @@ impl Agent {
         );
         let text = std::fs::read_to_string(&config).expect("config written");
         let squads = root().join("tests/squads").display().to_string();
-        let text = if text.contains("squads_dir") {
+        let set = text
+            .lines()
+            .any(|l| l.trim_start().starts_with("squads_dir"));
+        let text = if set {
             text
         } else {
             format!("squads_dir = {squads:?}\n{text}")

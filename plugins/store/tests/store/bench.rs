@@ -68,67 +68,77 @@ async fn bench_append_rate_postgres() {
 #[ignore = "tmp"]
 async fn tmp_roundtrips() {
     use sqlx::Connection;
-    use squadron_store::Store;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.db");
     let store = squadron_store::SqliteStore::open(p.to_str().unwrap())
         .await
         .unwrap();
-    let pool = store.pool().clone();
-    let n = 5000;
+    let opts: sqlx::sqlite::SqliteConnectOptions = p
+        .to_str()
+        .unwrap()
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+    let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+    drop(store);
+    let n = 3000;
+    let head = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1";
     let t = Instant::now();
     for _ in 0..n {
-        sqlx::query("SELECT 1").execute(&pool).await.unwrap();
-    }
-    println!(
-        "pool select1: {:.1} us",
-        t.elapsed().as_micros() as f64 / n as f64
-    );
-    let mut c = pool.acquire().await.unwrap();
-    let t = Instant::now();
-    for _ in 0..n {
-        sqlx::query("SELECT 1").execute(&mut *c).await.unwrap();
-    }
-    println!(
-        "conn select1: {:.1} us",
-        t.elapsed().as_micros() as f64 / n as f64
-    );
-    let t = Instant::now();
-    for _ in 0..n {
-        let tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let _h: Option<(i64, String)> =
+            sqlx::query_as(head).fetch_optional(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
     }
     println!(
-        "conn begin+commit: {:.1} us",
+        "begin+head+commit: {:.1} us",
         t.elapsed().as_micros() as f64 / n as f64
     );
-    drop(c);
+    for (label, trig) in [("with triggers", false), ("no triggers", true)] {
+        if trig {
+            sqlx::query("DROP TRIGGER audit_events_contiguous")
+                .execute(&mut c)
+                .await
+                .unwrap();
+        }
+        let t = Instant::now();
+        let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq),0) FROM audit_events")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        for i in 0..n as i64 {
+            let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
+            let _h: Option<(i64, String)> =
+                sqlx::query_as(head).fetch_optional(&mut *tx).await.unwrap();
+            sqlx::query("INSERT INTO audit_events (seq, id, ts, kind, actor, platform, status, prev_hash, hash, output, node, squad, command, args) VALUES ($1, $2, 'ts', 'k', 'a', 'p', 's', 'ph', 'h', 'some output text here', 'web', 'k8s', 'kubectl get pods', '{}')")
+                .bind(base + i + 1).bind(format!("evt_{}_{i}", label.len())).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        println!(
+            "append-like {label}: {:.1} us",
+            t.elapsed().as_micros() as f64 / n as f64
+        );
+    }
+    sqlx::query("PRAGMA wal_autocheckpoint = 100000")
+        .execute(&mut c)
+        .await
+        .unwrap();
     let t = Instant::now();
-    for _ in 0..n {
-        let tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq),0) FROM audit_events")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    for i in 0..n as i64 {
+        let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        let _h: Option<(i64, String)> =
+            sqlx::query_as(head).fetch_optional(&mut *tx).await.unwrap();
+        sqlx::query("INSERT INTO audit_events (seq, id, ts, kind, actor, platform, status, prev_hash, hash, output, node, squad, command, args) VALUES ($1, $2, 'ts', 'k', 'a', 'p', 's', 'ph', 'h', 'some output text here', 'web', 'k8s', 'kubectl get pods', '{}')")
+            .bind(base + i + 1).bind(format!("evt_x_{i}")).execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
     }
     println!(
-        "pool begin+commit: {:.1} us",
+        "append-like no autocheckpoint: {:.1} us",
         t.elapsed().as_micros() as f64 / n as f64
     );
-    let k = crate::audit::key();
-    let t = Instant::now();
-    for i in 0..n {
-        store.append_audit(event(i), &k).await.unwrap();
-    }
-    println!(
-        "append: {:.1} us",
-        t.elapsed().as_micros() as f64 / n as f64
-    );
-    let e = event(1);
-    let t = Instant::now();
-    for _ in 0..n {
-        std::hint::black_box(squadron_store::ChainHasher::hash(
-            &k,
-            &e.prev_hash,
-            &squadron_store::canonical_bytes(&e),
-        ));
-    }
-    println!("hash: {:.1} us", t.elapsed().as_micros() as f64 / n as f64);
 }
