@@ -2,7 +2,7 @@
 //! (127.0.0.1:3306, db `test`): CSV as `psql --csv` prints it, binds that stay values,
 //! writes refused by the read-only transaction, statement timeouts.
 //!
-//! When a database is not listening the tests for it print a notice and pass.
+//! A database that is not listening fails its tests: `.ci/run` starts both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -12,11 +12,11 @@ use sqlx::Connection;
 use squadron_core::output::RunStatus;
 
 fn up(port: u16) -> bool {
-    let up = common::listening(port);
-    if !up {
-        eprintln!("NOTICE: nothing listens on 127.0.0.1:{port}; skipping this database test");
-    }
-    up
+    assert!(
+        common::listening(port),
+        "nothing listens on 127.0.0.1:{port}: start the database (`.ci/run` does) to run this test"
+    );
+    true
 }
 
 async fn pg_admin(sql: &'static str) -> Vec<sqlx::postgres::PgRow> {
