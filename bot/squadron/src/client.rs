@@ -33,10 +33,16 @@ impl Client {
             }
         };
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .build()
-            .context("cannot build the HTTP client")?;
+        let mut builder =
+            reqwest::Client::builder().connect_timeout(std::time::Duration::from_secs(5));
+        if let Ok(ca) = std::env::var("SQUADRON_CA_FILE") {
+            let pem =
+                std::fs::read(&ca).with_context(|| format!("cannot read SQUADRON_CA_FILE {ca}"))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .with_context(|| format!("{ca} is not a PEM certificate"))?;
+            builder = builder.tls_certs_only([cert]);
+        }
+        let http = builder.build().context("cannot build the HTTP client")?;
         Ok(Client {
             base: server.trim_end_matches('/').to_owned(),
             token,
@@ -53,12 +59,18 @@ impl Client {
         resp: Result<reqwest::Response, reqwest::Error>,
     ) -> anyhow::Result<Value> {
         let resp = resp.map_err(|e| {
-            let why = if e.is_connect() {
-                "is it running? (`squadron serve`)"
+            let mut cause = String::new();
+            let mut src = std::error::Error::source(&e);
+            while let Some(err) = src {
+                cause = err.to_string();
+                src = err.source();
+            }
+            let hint = if e.is_connect() && !cause.to_ascii_lowercase().contains("certificate") {
+                " (is it running? `squadron serve`)"
             } else {
-                "request failed"
+                ""
             };
-            anyhow::anyhow!("cannot reach the server at {}: {why}", self.base)
+            anyhow::anyhow!("cannot reach the server at {}: {cause}{hint}", self.base)
         })?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);

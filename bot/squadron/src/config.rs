@@ -120,7 +120,14 @@ impl Config {
         }
         let env = Env::prefixed("SQUADRON_")
             .split("__")
-            .ignore(&["config", "token", "server_url", "log", "log_format"])
+            .ignore(&[
+                "config",
+                "token",
+                "server_url",
+                "ca_file",
+                "log",
+                "log_format",
+            ])
             .map(|k| k.as_str().to_ascii_lowercase().into());
         fig = fig.merge(env);
         let config: Config = fig

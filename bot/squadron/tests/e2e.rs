@@ -290,3 +290,100 @@ fn agents_are_back_within_seconds_after_a_server_restart() {
     ]);
     assert_eq!(reply["commands"][0]["status"], "ok", "{reply}");
 }
+
+#[test]
+fn tls_serves_https_and_wss_to_an_agent_that_trusts_the_ca() {
+    let dir = support::tempdir("tls");
+    let (ca, cert, key) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=squadron test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let ca = ca.display().to_string();
+    let (c, k) = (cert.display().to_string(), key.display().to_string());
+    let server = Server::start_in(
+        dir.clone(),
+        &[
+            ("SQUADRON_SERVER__TLS_CERT", &c),
+            ("SQUADRON_SERVER__TLS_KEY", &k),
+            ("SQUADRON_CA_FILE", &ca),
+        ],
+    );
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let node = server.json(&["node", "create", "tls-1", "--json"]);
+    let mut agent = Agent::install(
+        &dir.join("tls-1"),
+        node["id"].as_str().expect("id"),
+        node["token"].as_str().expect("token"),
+        &server.url,
+    );
+    let text = std::fs::read_to_string(&agent.config).expect("config");
+    std::fs::write(&agent.config, format!("ca_file = {ca:?}\n{text}")).expect("config");
+    agent.start();
+    server.json(&["squad", "deploy", "hostinfo", "--json"]);
+    server.json(&["squad", "link", "hostinfo", "--node", "tls-1", "--json"]);
+    server.wait_status("tls-1", "connected", Duration::from_secs(15));
+    let reply = server.json(&["chat", "--squad", "hostinfo", "--json", "kernel?"]);
+    assert_eq!(reply["commands"][0]["status"], "ok", "{reply}");
+}

@@ -50,7 +50,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .pragma(
+                "wal_autocheckpoint",
+                std::fs::read_to_string("/tmp/sqn_autockpt").unwrap_or("1000".into()),
+            );
         if !memory {
             create_parent(options.get_filename())?;
         }

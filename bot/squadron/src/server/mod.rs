@@ -241,10 +241,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 shutdown_signal().await;
                 h.graceful_shutdown(Some(Duration::from_secs(10)));
             });
-            println!(
-                "squadron listening on https://{addr} (data in {})",
-                state.config.data_dir.display()
-            );
+            let announce = handle.clone();
+            let data_dir = state.config.data_dir.display().to_string();
+            tokio::spawn(async move {
+                if let Some(bound) = announce.listening().await {
+                    tracing::info!(%bound, "squadron serving https");
+                    println!("squadron listening on https://{bound} (data in {data_dir})");
+                }
+            });
             axum_server::bind_rustls(addr, rustls)
                 .handle(handle)
                 .serve(app.into_make_service())

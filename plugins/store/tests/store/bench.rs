@@ -66,79 +66,29 @@ async fn bench_append_rate_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "tmp"]
-async fn tmp_roundtrips() {
-    use sqlx::Connection;
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("x.db");
-    let store = squadron_store::SqliteStore::open(p.to_str().unwrap())
-        .await
-        .unwrap();
-    let opts: sqlx::sqlite::SqliteConnectOptions = p
-        .to_str()
-        .unwrap()
-        .parse::<sqlx::sqlite::SqliteConnectOptions>()
-        .unwrap()
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-    let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-    drop(store);
-    let n = 3000;
-    let head = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1";
-    let t = Instant::now();
-    for _ in 0..n {
-        let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        let _h: Option<(i64, String)> =
-            sqlx::query_as(head).fetch_optional(&mut *tx).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    println!(
-        "begin+head+commit: {:.1} us",
-        t.elapsed().as_micros() as f64 / n as f64
-    );
-    for (label, trig) in [("with triggers", false), ("no triggers", true)] {
-        if trig {
-            sqlx::query("DROP TRIGGER audit_events_contiguous")
-                .execute(&mut c)
-                .await
-                .unwrap();
+async fn tmp_ab() {
+    for round in 0..3 {
+        for v in ["1000", "0"] {
+            unsafe_free_set(v);
+            let dir = tempfile::tempdir().unwrap();
+            let store =
+                squadron_store::SqliteStore::open(dir.path().join("x.db").to_str().unwrap())
+                    .await
+                    .unwrap();
+            let k = key();
+            let t = Instant::now();
+            for i in 0..4000 {
+                squadron_store::Store::append_audit(&store, event(i), &k)
+                    .await
+                    .unwrap();
+            }
+            println!(
+                "round {round} autockpt {v}: {:.0}/s",
+                4000.0 / t.elapsed().as_secs_f64()
+            );
         }
-        let t = Instant::now();
-        let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq),0) FROM audit_events")
-            .fetch_one(&mut c)
-            .await
-            .unwrap();
-        for i in 0..n as i64 {
-            let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
-            let _h: Option<(i64, String)> =
-                sqlx::query_as(head).fetch_optional(&mut *tx).await.unwrap();
-            sqlx::query("INSERT INTO audit_events (seq, id, ts, kind, actor, platform, status, prev_hash, hash, output, node, squad, command, args) VALUES ($1, $2, 'ts', 'k', 'a', 'p', 's', 'ph', 'h', 'some output text here', 'web', 'k8s', 'kubectl get pods', '{}')")
-                .bind(base + i + 1).bind(format!("evt_{}_{i}", label.len())).execute(&mut *tx).await.unwrap();
-            tx.commit().await.unwrap();
-        }
-        println!(
-            "append-like {label}: {:.1} us",
-            t.elapsed().as_micros() as f64 / n as f64
-        );
     }
-    sqlx::query("PRAGMA wal_autocheckpoint = 100000")
-        .execute(&mut c)
-        .await
-        .unwrap();
-    let t = Instant::now();
-    let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq),0) FROM audit_events")
-        .fetch_one(&mut c)
-        .await
-        .unwrap();
-    for i in 0..n as i64 {
-        let mut tx = c.begin_with("BEGIN IMMEDIATE").await.unwrap();
-        let _h: Option<(i64, String)> =
-            sqlx::query_as(head).fetch_optional(&mut *tx).await.unwrap();
-        sqlx::query("INSERT INTO audit_events (seq, id, ts, kind, actor, platform, status, prev_hash, hash, output, node, squad, command, args) VALUES ($1, $2, 'ts', 'k', 'a', 'p', 's', 'ph', 'h', 'some output text here', 'web', 'k8s', 'kubectl get pods', '{}')")
-            .bind(base + i + 1).bind(format!("evt_x_{i}")).execute(&mut *tx).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    println!(
-        "append-like no autocheckpoint: {:.1} us",
-        t.elapsed().as_micros() as f64 / n as f64
-    );
+}
+fn unsafe_free_set(v: &str) {
+    std::fs::write("/tmp/sqn_autockpt", v).unwrap();
 }
