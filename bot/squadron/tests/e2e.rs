@@ -134,6 +134,9 @@ fn wrong_and_revoked_tokens_are_refused() {
 fn chat_refusals_are_one_clear_line_and_change_nothing() {
     let server = Server::start("refusals");
     let _agent = connected_node(&server, "app-1", "hostinfo");
+    server.json(&["node", "create", "idle-1", "--json"]);
+    server.json(&["node", "create", "lone-1", "--json"]);
+    server.json(&["squad", "link", "hostinfo", "--node", "idle-1", "--json"]);
     let before = server.json(&["audit", "list", "--json"])["events"]
         .as_array()
         .map(Vec::len);
@@ -150,6 +153,18 @@ fn chat_refusals_are_one_clear_line_and_change_nothing() {
             vec!["chat", "--squad", "k8s", "why is my pod crashing"],
             "squad `k8s` is not deployed",
         ),
+        (
+            vec!["chat", "--squad", "hostinfo", "--node", "idle-1", "kernel?"],
+            "node `idle-1` is offline (last seen never)",
+        ),
+        (
+            vec!["chat", "--squad", "hostinfo", "--node", "lone-1", "kernel?"],
+            "squad `hostinfo` is not linked to node `lone-1`",
+        ),
+        (
+            vec!["chat", "--squad", "hostinfo", "kernel?"],
+            "linked to several nodes (app-1, idle-1); say which one",
+        ),
     ] {
         let (ok, stdout, stderr) = server.cli(&args);
         assert!(!ok, "{args:?} succeeded: {stdout}");
@@ -165,6 +180,8 @@ fn chat_refusals_are_one_clear_line_and_change_nothing() {
         "chat",
         "--squad",
         "hostinfo",
+        "--node",
+        "app-1",
         "--json",
         "sleep --server=http://x",
     ]);
@@ -178,7 +195,15 @@ fn chat_refusals_are_one_clear_line_and_change_nothing() {
             .is_some_and(|a| a.contains("refused") && a.contains("parameter `secs`")),
         "{reply}"
     );
-    let reply = server.json(&["chat", "--squad", "hostinfo", "--json", "restart it"]);
+    let reply = server.json(&[
+        "chat",
+        "--squad",
+        "hostinfo",
+        "--node",
+        "app-1",
+        "--json",
+        "restart it",
+    ]);
     assert!(
         reply["answer"]
             .as_str()
