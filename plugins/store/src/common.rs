@@ -56,7 +56,8 @@ pub(crate) const SELECT_EVENTS: &str = "SELECT seq, id, ts, end_ts, duration_ms,
 pub(crate) const EVENT_BY_ID: &str = "SELECT seq, id, ts, end_ts, duration_ms, kind, actor, actor_name, \
      platform, channel, conversation, context, squad, agent, node, tool, command, args, status, exit_code, \
      output, output_bytes, output_sha256, reason, prev_hash, hash FROM audit_events WHERE id = $1";
-pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints (seq, head_hash, ts) VALUES ($1, $2, $3) ON CONFLICT (seq) DO NOTHING";
+pub(crate) const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints (seq, head_hash, ts) \
+     VALUES ($1, $2, $3) ON CONFLICT (seq) DO NOTHING";
 pub(crate) const CHECKPOINT_AT: &str =
     "SELECT seq, head_hash, ts FROM audit_checkpoints WHERE seq = $1";
 pub(crate) const LIST_CHECKPOINTS: &str =

@@ -38,7 +38,11 @@ macro_rules! impl_store {
 
         #[async_trait::async_trait]
         impl $crate::Store for $store {
-            async fn create_node(&self, name: &str, token_hash: &str) -> Result<$crate::NodeRecord, $crate::StoreError> {
+            async fn create_node(
+                &self,
+                name: &str,
+                token_hash: &str,
+            ) -> Result<$crate::NodeRecord, $crate::StoreError> {
                 use $crate::common::*;
                 check_name("node", name)?;
                 check_hash(token_hash)?;
@@ -158,7 +162,11 @@ macro_rules! impl_store {
                 self.deployment(squad).await
             }
 
-            async fn unlink(&self, squad: &str, node_name: &str) -> Result<$crate::SquadDeployment, $crate::StoreError> {
+            async fn unlink(
+                &self,
+                squad: &str,
+                node_name: &str,
+            ) -> Result<$crate::SquadDeployment, $crate::StoreError> {
                 use $crate::common::*;
                 let mut w = self.writer().await?;
                 let mut tx = Self::begin_write(&mut w).await?;
@@ -225,7 +233,10 @@ macro_rules! impl_store {
                 Ok(e)
             }
 
-            async fn list_audit(&self, filter: &$crate::AuditFilter) -> Result<Vec<$crate::AuditEvent>, $crate::StoreError> {
+            async fn list_audit(
+                &self,
+                filter: &$crate::AuditFilter,
+            ) -> Result<Vec<$crate::AuditEvent>, $crate::StoreError> {
                 use $crate::common::*;
                 let mut qb = sqlx::QueryBuilder::<$db>::new(SELECT_EVENTS);
                 if let Some(seq) = filter.since_seq {

@@ -41,7 +41,10 @@ impl std::fmt::Display for BreakKind {
 #[derive(Debug, thiserror::Error)]
 pub enum ChainBreak {
     /// The first broken link; `id` is empty when the event itself is missing.
-    #[error("audit chain broken at seq {seq}{}: {what}; restore the trail from an export or a sink", if id.is_empty() { String::new() } else { format!(" (event {id})") })]
+    #[error(
+        "audit chain broken at seq {seq}{}: {what}; restore the trail from an export or a sink",
+        event_label(id)
+    )]
     Broken {
         seq: i64,
         id: String,
@@ -49,6 +52,15 @@ pub enum ChainBreak {
     },
     #[error("cannot read the audit trail to verify it: {0}")]
     Store(#[from] StoreError),
+}
+
+/// ` (event ID)`, or nothing for a missing event.
+fn event_label(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!(" (event {id})")
+    }
 }
 
 /// What a successful verification covered.

@@ -246,9 +246,17 @@ pub async fn list_audit(
     State(state): State<Arc<AppState>>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+    let filtered = q.node.is_some() || q.squad.is_some() || q.status.is_some() || q.actor.is_some();
+    // Without a starting point, show the latest `limit` events (oldest first).
+    let since_seq = match q.since_seq {
+        Some(s) => Some(s),
+        None if !filtered => state.store.audit_head().await?.map(|h| (h.seq - limit).max(0)),
+        None => None,
+    };
     let filter = AuditFilter {
-        since_seq: q.since_seq,
-        limit: Some(q.limit.unwrap_or(100).clamp(1, 10_000)),
+        since_seq,
+        limit: Some(limit),
         node: q.node,
         squad: q.squad,
         status: q.status,

@@ -45,6 +45,35 @@ async fn sqlite_open_creates_the_file_with_wal_and_pragmas() {
 }
 
 #[tokio::test]
+async fn sqlite_close_checkpoints_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("squadron.db");
+    let store = open(path.to_str().unwrap()).await.unwrap();
+    for i in 0..50 {
+        store
+            .append_audit(crate::audit::event(i), &Sha256Chain)
+            .await
+            .unwrap();
+    }
+    assert!(dir.path().join("squadron.db-wal").exists());
+    store.close().await;
+    assert!(
+        !dir.path().join("squadron.db-wal").exists(),
+        "close folds the WAL back"
+    );
+    let err = store.list_nodes().await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Db(sqlx::Error::PoolClosed)),
+        "{err}"
+    );
+    let again = open(path.to_str().unwrap()).await.unwrap();
+    squadron_store::verify_chain(again.as_ref(), &Sha256Chain)
+        .await
+        .unwrap();
+    again.close().await;
+}
+
+#[tokio::test]
 async fn sqlite_in_memory_works() {
     let store = open("sqlite::memory:").await.unwrap();
     let e = squadron_store::AuditEvent {

@@ -63,32 +63,3 @@ async fn bench_append_rate_sqlite() {
 async fn bench_append_rate_postgres() {
     crate::harness::on_postgres(measure).await
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "tmp"]
-async fn tmp_ab() {
-    for round in 0..3 {
-        for v in ["1000", "0"] {
-            unsafe_free_set(v);
-            let dir = tempfile::tempdir().unwrap();
-            let store =
-                squadron_store::SqliteStore::open(dir.path().join("x.db").to_str().unwrap())
-                    .await
-                    .unwrap();
-            let k = key();
-            let t = Instant::now();
-            for i in 0..4000 {
-                squadron_store::Store::append_audit(&store, event(i), &k)
-                    .await
-                    .unwrap();
-            }
-            println!(
-                "round {round} autockpt {v}: {:.0}/s",
-                4000.0 / t.elapsed().as_secs_f64()
-            );
-        }
-    }
-}
-fn unsafe_free_set(v: &str) {
-    std::fs::write("/tmp/sqn_autockpt", v).unwrap();
-}

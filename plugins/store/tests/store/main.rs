@@ -1,12 +1,16 @@
-//! Integration tests of `squadron-store`: every case in `nodes` and `audit` runs on
-//! SQLite and on Postgres (see `harness`); `backends` has the backend-specific checks and
-//! `bench` the (ignored) append-rate measurement.
+//! Integration tests of `squadron-store`: every case in `nodes`, `audit` and `tamper` runs
+//! on SQLite and on Postgres (see `harness`); `backends` has the backend-specific checks
+//! and `bench` the (ignored) append-rate measurement.
+
+// Tests: an unwrap that fails is a failing test, with the error in its message.
+#![allow(clippy::unwrap_used)]
 
 mod audit;
 mod backends;
 mod bench;
 mod harness;
 mod nodes;
+mod tamper;
 
 use harness::both;
 
@@ -19,9 +23,11 @@ both! {
     admin_token_hash_set_replace => crate::nodes::admin_token_hash_set_replace,
     audit_append_assigns_seq_and_chain => crate::audit::append_assigns_seq_and_chain,
     audit_concurrent_appends_are_gap_free => crate::audit::concurrent_appends_are_gap_free,
-    audit_tampering_is_named => crate::audit::tampering_is_named,
-    audit_rehashed_event_is_named => crate::audit::rehashed_event_is_named,
-    audit_deleted_and_reordered_are_named => crate::audit::deleted_and_reordered_are_named,
-    audit_checkpoints_catch_truncation_and_allow_retention => crate::audit::checkpoints_catch_truncation_and_allow_retention,
+    audit_tampering_is_named => crate::tamper::tampering_is_named,
+    audit_rehashed_event_is_named => crate::tamper::rehashed_event_is_named,
+    audit_deleted_and_reordered_are_named => crate::tamper::deleted_and_reordered_are_named,
+    audit_checkpoints_catch_truncation_and_allow_retention =>
+        crate::tamper::checkpoints_catch_truncation_and_allow_retention,
     audit_list_filters => crate::audit::list_filters,
+    audit_cancelled_appends_leave_no_trace => crate::audit::cancelled_appends_leave_no_trace,
 }
