@@ -134,10 +134,11 @@ async fn throughput() -> anyhow::Result<()> {
             let mut done = 0u64;
             let body = json!({ "squad": "hostinfo", "node": node, "message": "which kernel?" });
             while Instant::now() < deadline {
-                if let Ok(v) = b.chat(&body).await {
-                    if v["commands"][0]["status"] == "ok" {
-                        done += 1;
-                    }
+                if b.chat(&body)
+                    .await
+                    .is_ok_and(|v| v["commands"][0]["status"] == "ok")
+                {
+                    done += 1;
                 }
             }
             done

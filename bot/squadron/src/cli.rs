@@ -260,8 +260,8 @@ async fn node(c: Client, cmd: NodeCommand) -> anyhow::Result<()> {
                 return print_json(&v);
             }
             println!(
-                "{:<24} {:<13} {:<26} {:<10} {}",
-                "NAME", "STATUS", "LAST SEEN", "VERSION", "HOST"
+                "{:<24} {:<13} {:<26} {:<10} HOST",
+                "NAME", "STATUS", "LAST SEEN", "VERSION"
             );
             for n in v
                 .get("nodes")
@@ -297,10 +297,7 @@ async fn squad(c: Client, cmd: SquadCommand) -> anyhow::Result<()> {
         SquadCommand::List { json } => {
             let v = c.get("/v1/squads").await?;
             if !json {
-                println!(
-                    "{:<12} {:<9} {:<6} {}",
-                    "SQUAD", "DEPLOYED", "TOOLS", "NODES"
-                );
+                println!("{:<12} {:<9} {:<6} NODES", "SQUAD", "DEPLOYED", "TOOLS");
                 for q in v
                     .get("squads")
                     .and_then(Value::as_array)

@@ -148,16 +148,15 @@ impl Config {
         if self.server.tls_cert.is_empty() != self.server.tls_key.is_empty() {
             return bad("server.tls_cert and server.tls_key must be set together".into());
         }
-        if let Some(url) = &self.database_url {
-            if !(url.starts_with("sqlite:")
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
                 || url.starts_with("postgres://")
                 || url.starts_with("postgresql://"))
-            {
-                return bad(format!(
-                    "database_url must start with sqlite: or postgres:// (got {:?})",
-                    redact_url(url)
-                ));
-            }
+        {
+            return bad(format!(
+                "database_url must start with sqlite: or postgres:// (got {:?})",
+                redact_url(url)
+            ));
         }
         if !matches!(
             self.rbac.default_role.as_str(),

@@ -140,6 +140,9 @@ pub async fn list_nodes(State(state): State<Arc<AppState>>) -> Result<Json<Value
             "last_seen": last_seen,
             "version": live.as_ref().map(|c| c.version.clone()).or(n.version),
             "host": live.as_ref().map(|c| c.host.clone()).or(n.host),
+            "connected_since": live.as_ref().and_then(|c| chrono::DateTime::from_timestamp(c.connected_at, 0)).map(|t| t.to_rfc3339()),
+            "serves": live.as_ref().map(|c| c.squads.clone()),
+            "allow_write": live.as_ref().map(|c| c.allow_write),
         }));
     }
     Ok(Json(json!({ "nodes": out })))
@@ -251,7 +254,11 @@ pub async fn list_audit(
     // Without a starting point, show the latest `limit` events (oldest first).
     let since_seq = match q.since_seq {
         Some(s) => Some(s),
-        None if !filtered => state.store.audit_head().await?.map(|h| (h.seq - limit).max(0)),
+        None if !filtered => state
+            .store
+            .audit_head()
+            .await?
+            .map(|h| (h.seq - limit).max(0)),
         None => None,
     };
     let filter = AuditFilter {

@@ -89,14 +89,13 @@ async fn answer(
     let result = state.engine.handle(&fleet, &mut conv, request).await;
     {
         let mut convs = state.conversations.lock().await;
-        if convs.len() >= MAX_CONVERSATIONS {
-            if let Some(oldest) = convs
+        if convs.len() >= MAX_CONVERSATIONS
+            && let Some(oldest) = convs
                 .iter()
                 .min_by_key(|(_, (t, _))| *t)
                 .map(|(k, _)| k.clone())
-            {
-                convs.remove(&oldest);
-            }
+        {
+            convs.remove(&oldest);
         }
         convs.insert(id.clone(), (super::now(), conv));
     }

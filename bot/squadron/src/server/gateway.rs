@@ -139,6 +139,7 @@ impl Gateway {
     pub async fn disconnect(&self, node_id: &str, reason: &str) {
         let conn = self.conns.lock().await.remove(node_id);
         if let Some(conn) = conn {
+            tracing::info!(node = %conn.node_name, %reason, "closing the agent's connection");
             let _ = conn
                 .outbox
                 .send(ServerMessage::Close {
