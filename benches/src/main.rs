@@ -100,7 +100,7 @@ async fn memory() -> anyhow::Result<()> {
         let nodes = bench.create_nodes(n).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let before = bench.rss_kib()?;
-        let agents = sim::connect_all(&bench.url, &nodes, 200).await?;
+        let agents = sim::connect_all(&bench.url, &nodes, 48).await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
         let connected = bench.connected().await?;
         let after = bench.rss_kib()?;
@@ -120,7 +120,7 @@ async fn throughput() -> anyhow::Result<()> {
     const SECS: u64 = 10;
     let bench = Bench::start("throughput").await?;
     let nodes = bench.create_nodes(AGENTS).await?;
-    let _agents = sim::connect_all(&bench.url, &nodes, 100).await?;
+    let _agents = sim::connect_all(&bench.url, &nodes, 48).await?;
     bench.deploy("hostinfo").await?;
     for (name, _, _) in &nodes {
         bench.link("hostinfo", name).await?;

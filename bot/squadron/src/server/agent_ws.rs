@@ -46,7 +46,10 @@ pub async fn connect(
         )
             .into_response();
     };
-    ws.max_message_size(MAX_FRAME)
+    // Small buffers: thousands of idle agents each hold one; they grow for large frames.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket| async move { session(state, socket, token, permit).await })
 }

@@ -154,6 +154,7 @@ pub async fn revoke_node(
 ) -> Result<Json<Value>, ApiError> {
     audit_admin(&state, "node revoke", &name, "ok").await?;
     let node = state.store.revoke_node(&name).await?;
+    state.deployments_changed().await;
     state.gateway.disconnect(&node.id, "node revoked").await;
     Ok(Json(
         json!({ "id": node.id, "name": node.name, "status": "revoked" }),
@@ -161,7 +162,7 @@ pub async fn revoke_node(
 }
 
 pub async fn list_squads(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
-    let deployed = state.store.list_deployments().await?;
+    let deployed = state.deployments().await?;
     let squads: Vec<Value> = state
         .catalog
         .squads()
@@ -198,6 +199,7 @@ pub async fn deploy_squad(
     known_squad(&state, &id)?;
     audit_admin(&state, "squad deploy", &id, "ok").await?;
     let d = state.store.deploy_squad(&id, super::now()).await?;
+    state.deployments_changed().await;
     Ok(Json(
         json!({ "squad": d.squad, "deployed": true, "nodes": d.nodes }),
     ))
@@ -222,6 +224,7 @@ pub async fn link(
     )
     .await?;
     let d = state.store.link(&id, &body.node).await?;
+    state.deployments_changed().await;
     Ok(Json(json!({ "squad": d.squad, "nodes": d.nodes })))
 }
 
@@ -232,6 +235,7 @@ pub async fn unlink(
     known_squad(&state, &id)?;
     audit_admin(&state, "squad unlink", &format!("{id} --node {node}"), "ok").await?;
     let d = state.store.unlink(&id, &node).await?;
+    state.deployments_changed().await;
     Ok(Json(json!({ "squad": d.squad, "nodes": d.nodes })))
 }
 

@@ -91,13 +91,23 @@ impl Fleet for ServerFleet {
     ) -> Result<String, FleetError> {
         let store = &self.state.store;
         let other = |e: squadron_store::StoreError| FleetError::Other(e.to_string());
-        let deployments = store.list_deployments().await.map_err(other)?;
+        let deployments = self.state.deployments().await.map_err(other)?;
         let Some(dep) = deployments.into_iter().find(|d| d.squad == squad) else {
             return Err(FleetError::Other(format!(
                 "squad `{squad}` is not deployed; run `squadron squad deploy {squad}`"
             )));
         };
         match requested {
+            Some(name) if self.state.gateway.by_name(name).await.is_some() => {
+                if dep.nodes.iter().any(|n| n == name) {
+                    Ok(name.to_owned())
+                } else {
+                    Err(FleetError::NotLinked {
+                        squad: squad.to_owned(),
+                        node: name.to_owned(),
+                    })
+                }
+            }
             Some(name) => {
                 let node = store.node_by_name(name).await.map_err(other)?;
                 match node {
@@ -126,6 +136,9 @@ impl Fleet for ServerFleet {
     }
 
     async fn inventory(&self, node: &str) -> Result<Inventory, FleetError> {
+        if let Some(conn) = self.state.gateway.by_name(node).await {
+            return Ok(conn.inventory.clone());
+        }
         let record = self
             .state
             .store
@@ -133,13 +146,10 @@ impl Fleet for ServerFleet {
             .await
             .map_err(|e| FleetError::Other(e.to_string()))?
             .ok_or_else(|| FleetError::UnknownNode(node.to_owned()))?;
-        match self.state.gateway.get(&record.id).await {
-            Some(conn) => Ok(conn.inventory.clone()),
-            None => Err(FleetError::Offline {
-                node: node.to_owned(),
-                last_seen: last_seen_text(record.last_seen),
-            }),
-        }
+        Err(FleetError::Offline {
+            node: node.to_owned(),
+            last_seen: last_seen_text(record.last_seen),
+        })
     }
 
     async fn refused(&self, node: &str, squad: &str, tool: &str, reason: &str) {
@@ -166,24 +176,21 @@ impl Fleet for ServerFleet {
     }
 
     async fn run(&self, node: &str, squad: &str, inv: &Invocation) -> ToolOutput {
-        let record = match self.state.store.node_by_name(node).await {
-            Ok(Some(r)) => r,
-            _ => {
-                return self
-                    .denied(squad, node, inv, format!("node `{node}` is unknown"))
-                    .await;
-            }
-        };
-        let Some(conn) = self.state.gateway.get(&record.id).await else {
+        let Some(conn) = self.state.gateway.by_name(node).await else {
+            let last_seen = match self.state.store.node_by_name(node).await {
+                Ok(Some(r)) => last_seen_text(r.last_seen),
+                _ => {
+                    return self
+                        .denied(squad, node, inv, format!("node `{node}` is unknown"))
+                        .await;
+                }
+            };
             return self
                 .denied(
                     squad,
                     node,
                     inv,
-                    format!(
-                        "node `{node}` is offline (last seen {})",
-                        last_seen_text(record.last_seen)
-                    ),
+                    format!("node `{node}` is offline (last seen {last_seen})"),
                 )
                 .await;
         };
@@ -227,7 +234,7 @@ impl Fleet for ServerFleet {
             }
         };
         let clock = Instant::now();
-        let output = match self.state.gateway.run(&record.id, squad, inv).await {
+        let output = match self.state.gateway.run(&conn.node_id, squad, inv).await {
             Ok(o) => o,
             Err(_) => ToolOutput::refused(
                 RunStatus::Lost,

@@ -127,6 +127,16 @@ impl Gateway {
             .await;
     }
 
+    /// The live connection of a node, by node name.
+    pub async fn by_name(&self, name: &str) -> Option<Arc<Connection>> {
+        self.conns
+            .lock()
+            .await
+            .values()
+            .find(|c| c.node_name == name)
+            .cloned()
+    }
+
     pub async fn get(&self, node_id: &str) -> Option<Arc<Connection>> {
         self.conns.lock().await.get(node_id).cloned()
     }

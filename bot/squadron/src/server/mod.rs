@@ -178,6 +178,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         admin_token_hash,
         handshakes: Arc::new(Semaphore::new(MAX_HANDSHAKES)),
         conversations: Mutex::new(HashMap::new()),
+        deployments: tokio::sync::RwLock::new(None),
         config,
     }))
 }

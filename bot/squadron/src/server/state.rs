@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use squadron_engine::{Catalog, Conversation, Engine};
-use squadron_store::Store;
+use squadron_store::{SquadDeployment, Store};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::audit::Auditor;
@@ -32,4 +32,24 @@ pub struct AppState {
     pub admin_token_hash: String,
     pub handshakes: Arc<Semaphore>,
     pub conversations: Mutex<HashMap<String, (i64, Conversation)>>,
+    /// Squad deployments and links, read through on first use and dropped on every change
+    /// (all changes go through this process's API).
+    pub deployments: tokio::sync::RwLock<Option<Vec<SquadDeployment>>>,
+}
+
+impl AppState {
+    /// The deployments, from the cache or the store.
+    pub async fn deployments(&self) -> Result<Vec<SquadDeployment>, squadron_store::StoreError> {
+        if let Some(d) = self.deployments.read().await.as_ref() {
+            return Ok(d.clone());
+        }
+        let fresh = self.store.list_deployments().await?;
+        *self.deployments.write().await = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Forgets the cached deployments after a change.
+    pub async fn deployments_changed(&self) {
+        *self.deployments.write().await = None;
+    }
 }
