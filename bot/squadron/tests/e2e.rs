@@ -412,3 +412,103 @@ fn tls_serves_https_and_wss_to_an_agent_that_trusts_the_ca() {
     let reply = server.json(&["chat", "--squad", "hostinfo", "--json", "kernel?"]);
     assert_eq!(reply["commands"][0]["status"], "ok", "{reply}");
 }
+
+#[test]
+fn sigterm_finishes_in_flight_runs_and_stops() {
+    let mut server = Server::start("sigterm");
+    let _agent = connected_node(&server, "term-1", "hostinfo");
+    let token = server.dir.join("data/admin.token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&token)
+            .expect("admin.token")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "admin.token is {mode:o}");
+    let url = server.url.clone();
+    let env = server.env.clone();
+    let dir = server.dir.clone();
+    let asking = std::thread::spawn(move || {
+        let mut cmd = std::process::Command::new(support::squadron_bin());
+        cmd.args([
+            "chat", "--squad", "hostinfo", "--json", "sleep 2", "--server", &url,
+        ])
+        .current_dir(&dir);
+        for (k, v) in &env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("chat runs")
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = server.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let out = asking.join().expect("thread");
+    let reply: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(
+        reply["commands"][0]["status"], "ok",
+        "the run in flight did not finish: {reply}"
+    );
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = server.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the server did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn the_chat_repl_keeps_the_conversation() {
+    let server = Server::start("repl");
+    let _agent = connected_node(&server, "repl-1", "hostinfo");
+    let mut cmd = std::process::Command::new(support::squadron_bin());
+    cmd.args(["chat", "--squad", "hostinfo", "--server", &server.url])
+        .current_dir(&server.dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in &server.env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("repl");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "which kernel?\nand the clock?\nexit").expect("write");
+    }
+    let out = child.wait_with_output().expect("repl ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("`uname -a`") && stdout.contains("`date -u`"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("running `uname -a` on repl-1"),
+        "progress is shown: {stderr}"
+    );
+    let events = server.json(&["audit", "list", "--json"]);
+    let convs: std::collections::BTreeSet<String> = events["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["kind"] == "tool_run")
+        .filter_map(|e| e["conversation"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        convs.len(),
+        1,
+        "both questions belong to one conversation: {convs:?}"
+    );
+}

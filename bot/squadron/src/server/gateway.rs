@@ -127,6 +127,24 @@ impl Gateway {
             .await;
     }
 
+    /// Requests sent to agents that have not answered yet.
+    pub async fn pending_total(&self) -> usize {
+        let conns: Vec<Arc<Connection>> = self.conns.lock().await.values().cloned().collect();
+        let mut n = 0;
+        for c in conns {
+            n += c.pending.lock().await.len();
+        }
+        n
+    }
+
+    /// Closes every agent connection (server shutdown); agents reconnect to the next server.
+    pub async fn close_all(&self, reason: &str) {
+        let ids: Vec<String> = self.conns.lock().await.keys().cloned().collect();
+        for id in ids {
+            self.disconnect(&id, reason).await;
+        }
+    }
+
     /// The live connection of a node, by node name.
     pub async fn by_name(&self, name: &str) -> Option<Arc<Connection>> {
         self.conns

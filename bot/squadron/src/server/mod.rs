@@ -203,6 +203,20 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
+/// How long shutdown waits for runs in flight before it reports them lost.
+const DRAIN: Duration = Duration::from_secs(15);
+
+/// Waits for the signal, lets runs in flight finish (or reports them lost after
+/// [`DRAIN`]), then closes the agents' connections so the HTTP server can stop.
+async fn shutdown(state: Arc<AppState>) {
+    shutdown_signal().await;
+    let start = std::time::Instant::now();
+    while state.gateway.pending_total().await > 0 && start.elapsed() < DRAIN {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    state.gateway.close_all("server shutting down").await;
+}
+
 /// Runs the server until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let addr: SocketAddr = config.server.listen.parse().context("server.listen")?;
@@ -221,7 +235,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 state.config.data_dir.display()
             );
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown(state.clone()))
                 .await
                 .context("server failed")?;
         }
@@ -238,8 +252,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 })?;
             let handle = axum_server::Handle::new();
             let h = handle.clone();
+            let draining = state.clone();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                shutdown(draining).await;
                 h.graceful_shutdown(Some(Duration::from_secs(10)));
             });
             let announce = handle.clone();
@@ -257,5 +272,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .context("server failed")?;
         }
     }
+    state.store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
