@@ -266,20 +266,7 @@ fn a_broken_config_file_is_one_clear_line() {
 fn killed_agent_mid_command_is_lost_and_never_rerun() {
     let server = Server::start("lost");
     let mut agent = connected_node(&server, "slow-1", "hostinfo");
-    let url = server.url.clone();
-    let env = server.env.clone();
-    let dir = server.dir.clone();
-    let asking = std::thread::spawn(move || {
-        let mut cmd = std::process::Command::new(support::squadron_bin());
-        cmd.args([
-            "chat", "--squad", "hostinfo", "--json", "sleep 8", "--server", &url,
-        ])
-        .current_dir(&dir);
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("chat runs")
-    });
+    let asking = support::spawn_chat(&server, &["--squad", "hostinfo", "sleep 8"]);
     std::thread::sleep(Duration::from_millis(1500));
     agent.kill();
     let out = asking.join().expect("thread");
@@ -424,20 +411,7 @@ fn sigterm_finishes_in_flight_runs_and_stops() {
             .permissions(),
     );
     assert_eq!(mode & 0o777, 0o600, "admin.token is {mode:o}");
-    let url = server.url.clone();
-    let env = server.env.clone();
-    let dir = server.dir.clone();
-    let asking = std::thread::spawn(move || {
-        let mut cmd = std::process::Command::new(support::squadron_bin());
-        cmd.args([
-            "chat", "--squad", "hostinfo", "--json", "sleep 2", "--server", &url,
-        ])
-        .current_dir(&dir);
-        for (k, v) in &env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("chat runs")
-    });
+    let asking = support::spawn_chat(&server, &["--squad", "hostinfo", "sleep 2"]);
     std::thread::sleep(Duration::from_millis(700));
     let pid = server.child.id().to_string();
     assert!(

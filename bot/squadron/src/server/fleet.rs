@@ -45,9 +45,17 @@ fn last_seen_text(ts: Option<i64>) -> String {
 }
 
 impl ServerFleet {
-    fn event(&self, squad: &str, node: &str, inv: &Invocation, status: &str) -> AuditEvent {
+    /// An event of this request's actor about `tool` of `squad` on `node`.
+    fn actor_event(
+        &self,
+        kind: &str,
+        squad: &str,
+        node: &str,
+        tool: &str,
+        status: &str,
+    ) -> AuditEvent {
         AuditEvent {
-            kind: "tool_run".into(),
+            kind: kind.into(),
             actor: self.actor.user.clone(),
             actor_name: self.actor.display_name.clone(),
             platform: self.actor.platform.clone(),
@@ -57,11 +65,17 @@ impl ServerFleet {
             squad: Some(squad.to_owned()),
             agent: Some(squad.to_owned()),
             node: Some(node.to_owned()),
-            tool: Some(inv.tool.clone()),
-            command: Some(inv.canonical.clone()),
-            args: serde_json::to_string(&inv.args).ok(),
+            tool: Some(tool.to_owned()),
             status: status.to_owned(),
             ..AuditEvent::default()
+        }
+    }
+
+    fn event(&self, squad: &str, node: &str, inv: &Invocation, status: &str) -> AuditEvent {
+        AuditEvent {
+            command: Some(inv.canonical.clone()),
+            args: serde_json::to_string(&inv.args).ok(),
+            ..self.actor_event("tool_run", squad, node, &inv.tool, status)
         }
     }
 
@@ -154,20 +168,8 @@ impl Fleet for ServerFleet {
 
     async fn refused(&self, node: &str, squad: &str, tool: &str, reason: &str) {
         let event = AuditEvent {
-            kind: "denied".into(),
-            actor: self.actor.user.clone(),
-            actor_name: self.actor.display_name.clone(),
-            platform: self.actor.platform.clone(),
-            channel: self.actor.channel.clone(),
-            conversation: self.actor.conversation.clone(),
-            context: self.actor.message.clone(),
-            squad: Some(squad.to_owned()),
-            agent: Some(squad.to_owned()),
-            node: Some(node.to_owned()),
-            tool: Some(tool.to_owned()),
-            status: "denied".into(),
             reason: Some(reason.to_owned()),
-            ..AuditEvent::default()
+            ..self.actor_event("denied", squad, node, tool, "denied")
         };
         if let Err(err) = self.state.auditor.record(event).await {
             tracing::error!(error = %err, "could not audit a refused request");

@@ -291,3 +291,18 @@ pub fn connected_node(server: &Server, name: &str, squad: &str) -> Agent {
     server.wait_status(name, "connected", Duration::from_secs(15));
     agent
 }
+
+/// Runs `squadron chat ... --json` against `server` on another thread.
+pub fn spawn_chat(server: &Server, args: &[&str]) -> std::thread::JoinHandle<std::process::Output> {
+    let mut cmd = Command::new(squadron_bin());
+    cmd.arg("chat")
+        .args(args)
+        .arg("--json")
+        .arg("--server")
+        .arg(&server.url)
+        .current_dir(&server.dir);
+    for (k, v) in &server.env {
+        cmd.env(k, v);
+    }
+    std::thread::spawn(move || cmd.output().expect("chat runs"))
+}
