@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| default.into());
     let json_logs = std::env::var("SQUADRON_LOG_FORMAT").is_ok_and(|f| f == "json");
     let builder = tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     if json_logs {
