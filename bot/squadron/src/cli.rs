@@ -150,6 +150,12 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Recompute the whole chain (hashes, links, output hashes, checkpoints) from the
+    /// database and the audit key of this configuration; exits non-zero at the first break.
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +217,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Squad(cmd) => squad(client()?, cmd).await?,
         Command::Chat(args) => return chat(client()?, args).await,
+        Command::Audit(AuditCommand::Verify { json }) => {
+            return crate::verify::run(&config()?, json).await;
+        }
         Command::Audit(cmd) => audit(client()?, cmd).await?,
         Command::Eval(args) => {
             let extra: Vec<PathBuf> = cli.squads_dir.iter().cloned().collect();
@@ -479,6 +488,7 @@ async fn audit(c: Client, cmd: AuditCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        AuditCommand::Verify { .. } => {}
         AuditCommand::Show { id, json } => {
             let v = c.get(&format!("/v1/audit/{}", urlencode(&id))).await?;
             if json {

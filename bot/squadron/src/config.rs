@@ -64,6 +64,8 @@ pub struct RbacConfig {
 pub struct AuditConfig {
     /// Where the audit chain's HMAC key lives (default `<data_dir>/audit.key`).
     pub key_file: Option<PathBuf>,
+    /// Seconds between chain checkpoints (seq and head hash), recorded and sent to sinks.
+    pub checkpoint_secs: u64,
     #[serde(default)]
     pub sinks: Vec<toml::Value>,
 }
@@ -91,6 +93,7 @@ impl Default for Config {
             channels: Vec::new(),
             audit: AuditConfig {
                 key_file: None,
+                checkpoint_secs: 60,
                 sinks: Vec::new(),
             },
         }

@@ -8,6 +8,7 @@
 //! - [`server`]: `squadron serve`: HTTP API, agent gateway, chat, audit, metrics.
 //! - [`client`]: the admin and chat CLI's HTTP client.
 //! - [`eval`]: `squadron eval`, scenarios against a replay node.
+//! - [`verify`]: `squadron audit verify`, the chain checked from the database and the key.
 //!
 //! `main` prints any error as one line (its chain joined by `: `) and exits non-zero.
 
@@ -17,6 +18,7 @@ mod client;
 mod config;
 mod eval;
 mod server;
+mod verify;
 
 use std::process::ExitCode;
 

@@ -180,3 +180,74 @@ fn a_vanished_postgres_refuses_the_command() {
     assert_eq!(server.get("/healthz").0, 200);
     assert_eq!(server.get("/readyz").0, 503);
 }
+
+#[test]
+fn audit_verify_names_the_first_tampered_event() {
+    let mut server = Server::start_in(
+        support::tempdir("verify"),
+        &[("SQUADRON_AUDIT__CHECKPOINT_SECS", "1")],
+    );
+    let _agent = connected_node(&server, "ver-1", "hostinfo");
+    for q in [
+        "which kernel?",
+        "what time is it on the clock?",
+        "which kernel?",
+    ] {
+        server.json(&[
+            "chat", "--squad", "hostinfo", "--node", "ver-1", "--json", q,
+        ]);
+    }
+    let (ok, stdout, stderr) = server.cli(&["audit", "verify"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.starts_with("audit chain intact:"), "{stdout}");
+    std::thread::sleep(Duration::from_millis(1500));
+    server.stop();
+
+    let db = server.dir.join("data/squadron.db");
+    let sql = |q: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&db)
+            .arg(q)
+            .output()
+            .expect("sqlite3");
+        assert!(
+            out.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let target = sql("SELECT seq FROM audit_events WHERE command = 'date -u' AND status = 'ok'");
+    let id = sql(&format!("SELECT id FROM audit_events WHERE seq = {target}"));
+    sql("DROP TRIGGER audit_events_append_only");
+    sql(&format!(
+        "UPDATE audit_events SET output = output || '!' WHERE seq = {target}"
+    ));
+    let (ok, stdout, stderr) = server.cli(&["audit", "verify"]);
+    assert!(!ok, "tampering went unnoticed: {stdout}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("seq {target} (event {id})")) && stderr.contains("changed"),
+        "{stderr}"
+    );
+
+    let json = server.cli(&["audit", "verify", "--json"]).1;
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["seq"].to_string(), target);
+
+    // the tail cut off behind the last checkpoint is noticed too
+    sql(&format!(
+        "UPDATE audit_events SET output = substr(output, 1, length(output) - 1) WHERE seq = {target}"
+    ));
+    let head = sql("SELECT max(seq) FROM audit_events");
+    let checkpoint = sql("SELECT max(seq) FROM audit_checkpoints");
+    assert_eq!(head, checkpoint, "the shutdown checkpoint covers the head");
+    sql(&format!("DELETE FROM audit_events WHERE seq = {head}"));
+    let (ok, _, stderr) = server.cli(&["audit", "verify"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("event {head} was deleted")),
+        "{stderr}"
+    );
+}

@@ -7,7 +7,7 @@ use crate::model::{AuditEvent, AuditFilter, StoreError};
 use crate::traits::{ChainHasher, Store};
 
 /// Events read per query while verifying.
-const PAGE: i64 = 1000;
+const PAGE: i64 = 5000;
 
 /// What is wrong at a broken link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +120,7 @@ pub async fn verify_chain_summary(
             if !link_ok && points_ahead(store, &e).await? {
                 return Err(broken(&e, BreakKind::Reordered));
             }
-            if !hash_ok || !checkpoint_ok {
+            if !hash_ok || !checkpoint_ok || !output_matches(&e) {
                 return Err(broken(&e, BreakKind::Changed));
             }
             if !link_ok {
@@ -176,6 +176,21 @@ fn start_of_chain(
 async fn points_ahead(store: &dyn Store, e: &AuditEvent) -> Result<bool, StoreError> {
     let later = store.list_audit(&page_after(e.seq, PAGE)).await?;
     Ok(later.iter().any(|l| l.hash == e.prev_hash))
+}
+
+/// Whether the stored output still has the SHA-256 recorded with it.
+fn output_matches(e: &AuditEvent) -> bool {
+    use sha2::{Digest, Sha256};
+    match (&e.output, &e.output_sha256) {
+        (Some(out), Some(want)) => {
+            let got: String = Sha256::digest(out.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            got.eq_ignore_ascii_case(want)
+        }
+        _ => true,
+    }
 }
 
 fn page_after(seq: i64, limit: i64) -> AuditFilter {

@@ -52,3 +52,30 @@ impl Auditor {
         }
     }
 }
+
+/// Records a checkpoint of the chain's head when it moved since the last one.
+pub async fn checkpoint(store: &dyn squadron_store::Store, last: &mut i64) {
+    match store.audit_head().await {
+        Ok(Some(head)) if head.seq > *last => match store.record_checkpoint(&head).await {
+            Ok(()) => *last = head.seq,
+            Err(e) => tracing::warn!(error = %e, "could not record an audit checkpoint"),
+        },
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read the audit head for a checkpoint"),
+    }
+}
+
+/// Checkpoints the chain every `every` until the process ends.
+pub fn spawn_checkpoints(
+    store: std::sync::Arc<dyn squadron_store::Store>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = 0;
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            checkpoint(store.as_ref(), &mut last).await;
+        }
+    })
+}

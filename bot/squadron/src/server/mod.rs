@@ -223,6 +223,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let tls = config.tls();
     let state = build_state(config).await?;
     let app = router(state.clone());
+    let every = Duration::from_secs(state.config.audit.checkpoint_secs.max(1));
+    let checkpoints = audit::spawn_checkpoints(state.store.clone(), every);
     match tls {
         None => {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -272,6 +274,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .context("server failed")?;
         }
     }
+    checkpoints.abort();
+    audit::checkpoint(state.store.as_ref(), &mut 0).await;
     state.store.close().await;
     tracing::info!("stopped");
     Ok(())
