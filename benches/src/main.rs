@@ -11,7 +11,10 @@
 //! - memory: the server's resident memory with 1,000 and 10,000 idle agents connected
 //!   (simulated in this process: real WebSockets, real Hello and heartbeats).
 //! - throughput: audited commands per second across 100 simulated agents.
+//! - audit [N]: appends per second (SQLite, Postgres) with the keyed chain, and the time to
+//!   verify the whole chain.
 
+mod audit;
 mod server;
 mod sim;
 mod stats;
@@ -35,6 +38,13 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(which.as_str(), "throughput" | "all") {
         throughput().await?;
+    }
+    if matches!(which.as_str(), "audit" | "all") {
+        let n = std::env::args()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000);
+        audit::run(n, 5_000).await?;
     }
     Ok(())
 }

@@ -115,6 +115,39 @@ impl Client {
         self.check(r).await
     }
 
+    /// Streams a GET response body into `out`; returns the bytes written.
+    pub async fn download<W: tokio::io::AsyncWrite + Unpin>(
+        &self,
+        path: &str,
+        out: &mut W,
+    ) -> anyhow::Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) if r.status().is_success() => r,
+            other => {
+                self.check(other).await?;
+                bail!("unexpected answer from the server");
+            }
+        };
+        let mut stream = resp.bytes_stream();
+        let mut n = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.context("the export stream broke; the output is incomplete")?;
+            out.write_all(&chunk)
+                .await
+                .context("cannot write the export")?;
+            n += chunk.len() as u64;
+        }
+        out.flush().await.context("cannot write the export")?;
+        Ok(n)
+    }
+
     /// Sends a chat message and reads the event stream; `progress` sees each progress event.
     pub async fn chat(
         &self,

@@ -486,3 +486,49 @@ fn the_chat_repl_keeps_the_conversation() {
         "both questions belong to one conversation: {convs:?}"
     );
 }
+
+#[test]
+fn audit_export_writes_every_format_with_a_closing_checkpoint() {
+    let server = Server::start("export");
+    let _agent = connected_node(&server, "exp-1", "hostinfo");
+    server.json(&["chat", "--squad", "hostinfo", "--json", "which kernel?"]);
+    let events = server.json(&["audit", "list", "--json", "--limit", "1000"]);
+    let n = events["events"].as_array().map_or(0, Vec::len);
+    assert!(n >= 4, "{events}");
+    for format in ["jsonl", "cef", "ocsf", "ecs", "syslog"] {
+        let file = server.dir.join(format!("audit.{format}"));
+        let (ok, _, stderr) = server.cli(&[
+            "audit",
+            "export",
+            "--format",
+            format,
+            "--output",
+            &file.display().to_string(),
+        ]);
+        assert!(ok, "{format}: {stderr}");
+        let text = std::fs::read_to_string(&file).expect("export written");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.len(),
+            n + 1,
+            "{format}: one line per event and a checkpoint:\n{text}"
+        );
+        for line in &lines {
+            match format {
+                "cef" => assert!(line.starts_with("CEF:0|"), "{line}"),
+                "syslog" => assert!(line.starts_with('<') && line.contains(">1 "), "{line}"),
+                _ => {
+                    serde_json::from_str::<serde_json::Value>(line)
+                        .unwrap_or_else(|e| panic!("{format}: {e}: {line}"));
+                }
+            }
+        }
+        assert!(text.contains("uname -a"), "{format} lacks the command");
+    }
+    let (ok, _, stderr) = server.cli(&["audit", "export", "--format", "xml"]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let (ok, _, stderr) =
+        server.cli(&["audit", "export", "--format", "cef", "--since", "yesterday"]);
+    assert!(!ok && stderr.contains("since"), "{stderr}");
+}

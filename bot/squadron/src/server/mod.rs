@@ -6,6 +6,7 @@ pub mod agent_ws;
 pub mod api;
 pub mod audit;
 pub mod chat;
+pub mod export;
 pub mod fleet;
 pub mod gateway;
 pub mod metrics;
@@ -135,6 +136,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/squads/{id}/links", post(api::link))
         .route("/v1/squads/{id}/links/{node}", delete(api::unlink))
         .route("/v1/audit", get(api::list_audit))
+        .route("/v1/audit/export", get(export::export))
         .route("/v1/audit/{id}", get(api::show_audit))
         .route("/v1/chat", post(chat::chat))
         .layer(axum::middleware::from_fn_with_state(
