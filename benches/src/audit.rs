@@ -35,11 +35,11 @@ async fn append(
     let start = Instant::now();
     let mut handles = Vec::new();
     for t in 0..tasks {
-        let (store, hasher) = (store.clone(), hasher.clone());
+        let (store, hasher, phase) = (store.clone(), hasher.clone(), phase.to_owned());
         handles.push(tokio::spawn(async move {
             for i in (t..n).step_by(tasks) {
                 let mut e = event(i);
-                e.id = format!("evt_bench_{i}");
+                e.id = format!("evt_bench_{phase}_{i}");
                 store.append_audit(e, &hasher).await?;
             }
             Ok::<_, squadron_store::StoreError>(())
@@ -59,9 +59,9 @@ pub async fn run(n: usize, pg_n: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let sqlite =
         squadron_store::open(&format!("sqlite://{}", dir.join("audit.db").display())).await?;
-    let rate = append(&sqlite, &hasher, n, 1).await?;
+    let rate = append(&sqlite, &hasher, n, 1, "seq").await?;
     println!("audit append, SQLite, 1 writer: {n} events at {rate:.0}/s (target >= 5,000/s)");
-    let rate = append(&sqlite, &hasher, n / 5, 8).await?;
+    let rate = append(&sqlite, &hasher, n / 5, 8, "par").await?;
     println!(
         "audit append, SQLite, 8 concurrent writers: {} events at {rate:.0}/s",
         n / 5
@@ -87,9 +87,9 @@ pub async fn run(n: usize, pg_n: usize) -> anyhow::Result<()> {
         return Ok(());
     }
     let pg = squadron_store::open(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await?;
-    let rate = append(&pg, &hasher, pg_n, 1).await?;
+    let rate = append(&pg, &hasher, pg_n, 1, "seq").await?;
     println!("audit append, Postgres, 1 writer: {pg_n} events at {rate:.0}/s (target >= 5,000/s)");
-    let rate = append(&pg, &hasher, pg_n, 8).await?;
+    let rate = append(&pg, &hasher, pg_n, 8, "par").await?;
     println!("audit append, Postgres, 8 concurrent writers: {pg_n} events at {rate:.0}/s");
     let start = Instant::now();
     let summary = squadron_store::verify_chain_summary(pg.as_ref(), &hasher).await?;

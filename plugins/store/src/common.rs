@@ -63,6 +63,10 @@ pub(crate) const CHECKPOINT_AT: &str =
 pub(crate) const LIST_CHECKPOINTS: &str =
     "SELECT seq, head_hash, ts FROM audit_checkpoints ORDER BY seq";
 
+pub(crate) const SINK_CURSOR: &str = "SELECT seq FROM sink_cursors WHERE sink = $1";
+pub(crate) const SET_SINK_CURSOR: &str = "INSERT INTO sink_cursors (sink, seq, updated_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (sink) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at";
+
 /// Longest node or squad name accepted.
 const MAX_NAME: usize = 200;
 
@@ -122,6 +126,18 @@ pub(crate) fn check_limit(limit: i64) -> Result<i64, StoreError> {
     } else {
         Err(StoreError::Invalid(format!(
             "audit limit must be at least 1, not {limit}"
+        )))
+    }
+}
+
+/// A sink cursor: a seq, never negative (0 means nothing delivered yet).
+pub(crate) fn check_cursor(sink: &str, seq: i64) -> Result<(), StoreError> {
+    if seq >= 0 {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "sink `{}` cursor must be 0 or more, not {seq}",
+            sink.escape_debug()
         )))
     }
 }

@@ -1,7 +1,7 @@
 //! Squadron's storage: nodes and their token hashes, squad deployments and links, admin
-//! tokens, and the hash-chained audit trail, behind one [`Store`] trait with a SQLite and a
-//! Postgres implementation, each owning its migrations (`migrations/sqlite`,
-//! `migrations/postgres`). [`open`] picks one from the database URL.
+//! tokens, the hash-chained audit trail and the live SIEM sinks' cursors, behind one
+//! [`Store`] trait with a SQLite and a Postgres implementation, each owning its migrations
+//! (`migrations/sqlite`, `migrations/postgres`). [`open`] picks one from the database URL.
 //!
 //! # Layout
 //!

@@ -295,6 +295,23 @@ macro_rules! impl_store {
                 Ok(sqlx::query_as($crate::common::LIST_CHECKPOINTS).fetch_all(&self.read).await?)
             }
 
+            async fn sink_cursor(&self, sink: &str) -> Result<i64, $crate::StoreError> {
+                let q = sqlx::query_scalar($crate::common::SINK_CURSOR).bind(sink);
+                let seq: Option<i64> = q.fetch_optional(&self.read).await?;
+                Ok(seq.unwrap_or(0))
+            }
+
+            async fn set_sink_cursor(&self, sink: &str, seq: i64) -> Result<(), $crate::StoreError> {
+                use $crate::common::*;
+                check_name("sink", sink)?;
+                check_cursor(sink, seq)?;
+                let mut w = self.writer().await?;
+                let mut tx = Self::begin_write(&mut w).await?;
+                sqlx::query(SET_SINK_CURSOR).bind(sink).bind(seq).bind(unix_now()).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn close(&self) {
                 self.shutdown().await;
             }

@@ -68,6 +68,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// All checkpoints, ascending by seq.
     async fn list_checkpoints(&self) -> Result<Vec<AuditCheckpoint>, StoreError>;
 
+    /// The last audit seq the live sink `sink` delivered and had acknowledged; 0 when it
+    /// never delivered anything (a new sink starts from the beginning of the trail).
+    async fn sink_cursor(&self, sink: &str) -> Result<i64, StoreError>;
+    /// Stores a sink's cursor (created or replaced). `Invalid` for a blank or overlong
+    /// sink name or a negative seq. Moving it back is allowed: that replays events.
+    async fn set_sink_cursor(&self, sink: &str, seq: i64) -> Result<(), StoreError>;
+
     /// Closes the connections, waiting for the ones in use (call on shutdown).
     async fn close(&self);
 }

@@ -1,6 +1,6 @@
-//! Integration tests of `squadron-store`: every case in `nodes`, `audit` and `tamper` runs
-//! on SQLite and on Postgres (see `harness`); `backends` has the backend-specific checks
-//! and `bench` the (ignored) append-rate measurement.
+//! Integration tests of `squadron-store`: every case in `nodes`, `audit`, `tamper` and
+//! `cursors` runs on SQLite and on Postgres (see `harness`); `backends` has the
+//! backend-specific checks and `bench` the (ignored) append-rate measurement.
 
 // Tests: an unwrap that fails is a failing test, with the error in its message.
 #![allow(clippy::unwrap_used)]
@@ -8,6 +8,7 @@
 mod audit;
 mod backends;
 mod bench;
+mod cursors;
 mod harness;
 mod nodes;
 mod tamper;
@@ -30,4 +31,5 @@ both! {
         crate::tamper::checkpoints_catch_truncation_and_allow_retention,
     audit_list_filters => crate::audit::list_filters,
     audit_cancelled_appends_leave_no_trace => crate::audit::cancelled_appends_leave_no_trace,
+    sink_cursors_persist_per_sink => crate::cursors::persist_per_sink,
 }
