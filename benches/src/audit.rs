@@ -31,6 +31,7 @@ async fn append(
     hasher: &HmacChain,
     n: usize,
     tasks: usize,
+    phase: &str,
 ) -> anyhow::Result<f64> {
     let start = Instant::now();
     let mut handles = Vec::new();

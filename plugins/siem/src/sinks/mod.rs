@@ -66,7 +66,10 @@ pub use config::{
     ConfigError, DEFAULT_BATCH, DEFAULT_CHECKPOINT_EVERY, Framing, MAX_BATCH, Secret, Sink,
     SinkConfig, SinkKind, Target, Transport, validate_all,
 };
-pub use hec::{SOURCE as HEC_SOURCE, SOURCETYPE as HEC_SOURCETYPE, SOURCETYPE_CHECKPOINT as HEC_SOURCETYPE_CHECKPOINT};
+pub use hec::{
+    SOURCE as HEC_SOURCE, SOURCETYPE as HEC_SOURCETYPE,
+    SOURCETYPE_CHECKPOINT as HEC_SOURCETYPE_CHECKPOINT,
+};
 pub use runner::{SinkHandles, SinkStatus, SinkWaker, render_metrics, spawn};
 pub use webhook::{
     SEQ_FIRST_HEADER, SEQ_LAST_HEADER, SIGNATURE_HEADER, signature as webhook_signature,
