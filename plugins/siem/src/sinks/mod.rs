@@ -26,7 +26,8 @@
 //!
 //! Failures are retried forever, never skipping an event: backoff starts at 0.5 s and
 //! doubles up to 30 s, with jitter (0.5x to 1x). HTTP 400/401/403 (bad token, rejected
-//! data) are logged as errors and retried at 30 s; 413 halves the batch. A checkpoint record
+//! data) are logged as errors rather than warnings (still retried, nothing is skipped);
+//! 413 halves the batch. A checkpoint record
 //! (seq and chain hash of the event just sent) follows every event whose seq is a multiple
 //! of `checkpoint_every`, in the same batch (the event is not acknowledged without it),
 //! and one more is sent on shutdown.
@@ -70,7 +71,10 @@ pub use hec::{
     SOURCE as HEC_SOURCE, SOURCETYPE as HEC_SOURCETYPE,
     SOURCETYPE_CHECKPOINT as HEC_SOURCETYPE_CHECKPOINT,
 };
-pub use runner::{SinkHandles, SinkStatus, SinkWaker, render_metrics, spawn};
+pub use runner::{
+    BACKOFF_MAX, BACKOFF_START, POLL_EVERY, SHUTDOWN_GRACE, SinkHandles, SinkStatus, SinkWaker,
+    render_metrics, spawn, spawn_validated,
+};
 pub use webhook::{
     SEQ_FIRST_HEADER, SEQ_LAST_HEADER, SIGNATURE_HEADER, signature as webhook_signature,
 };
@@ -113,7 +117,7 @@ pub enum SinkError {
 pub(crate) enum Retry {
     /// With the usual backoff.
     Backoff,
-    /// The receiver refused us (401/403) or the data (400): loudly, at the longest backoff.
+    /// The receiver refused us (401/403) or the data (400): logged as an error.
     Refused,
     /// The receiver wants smaller requests (413): with half the batch.
     Smaller,
