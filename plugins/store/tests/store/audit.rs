@@ -1,5 +1,6 @@
 //! The audit trail: seq and chain assignment, concurrency, cancellation, filters.
 
+use sha2::Digest;
 use std::sync::Arc;
 
 use squadron_store::{
@@ -54,7 +55,13 @@ pub async fn append_assigns_seq_and_chain(ctx: Ctx) {
     given.context = Some("why\0not".into());
     given.end_ts = Some("2026-05-01T10:00:02.500Z".into());
     given.duration_ms = Some(1500);
-    given.output_sha256 = Some("ab".repeat(32));
+    given.output = Some("kept output\n".into());
+    given.output_sha256 = Some(
+        sha2::Sha256::digest(b"kept output\n")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    );
     let b = s.append_audit(given, &k).await.unwrap();
     assert_eq!((b.seq, b.id.as_str()), (2, "evt_given"));
     assert_eq!(b.prev_hash, a.hash);
