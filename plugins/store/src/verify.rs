@@ -93,8 +93,7 @@ pub async fn verify_chain_summary(
     let mut previous: Option<AuditEvent> = None;
     let mut events = 0u64;
     let mut page = store.list_audit(&page_after(0, PAGE)).await?;
-    loop {
-        let Some(last) = page.last() else { break };
+    while let Some(last) = page.last() {
         let cursor = last.seq;
         // Fetch the next page while this one is hashed on every core.
         let next_filter = page_after(cursor, PAGE);

@@ -42,7 +42,8 @@ pub enum Format {
     Ocsf,
     /// Elastic Common Schema JSON.
     Ecs,
-    /// RFC 5424 syslog with structured data.
+    /// RFC 5424 syslog with structured data (`rfc5424` is accepted too).
+    #[serde(alias = "rfc5424")]
     Syslog,
 }
 
