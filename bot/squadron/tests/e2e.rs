@@ -532,3 +532,44 @@ fn audit_export_writes_every_format_with_a_closing_checkpoint() {
         server.cli(&["audit", "export", "--format", "cef", "--since", "yesterday"]);
     assert!(!ok && stderr.contains("since"), "{stderr}");
 }
+
+#[test]
+fn a_file_sink_receives_every_event_in_order() {
+    let dir = support::tempdir("sink");
+    let sink = dir.join("siem.jsonl");
+    std::fs::write(
+        dir.join("squadron.toml"),
+        format!("[[audit.sinks]]\nname = \"local-file\"\nkind = \"file\"\nurl = {:?}\nformat = \"jsonl\"\n", sink.display().to_string()),
+    )
+    .expect("config");
+    let server = Server::start_in(dir, &[]);
+    let _agent = connected_node(&server, "sink-1", "hostinfo");
+    server.json(&["chat", "--squad", "hostinfo", "--json", "which kernel?"]);
+    let listed = server.json(&["audit", "list", "--json", "--limit", "1000"]);
+    let want: Vec<i64> = listed["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["seq"].as_i64())
+        .collect();
+    let start = std::time::Instant::now();
+    let got = loop {
+        let text = std::fs::read_to_string(&sink).unwrap_or_default();
+        let got: Vec<i64> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["kind"] != "checkpoint")
+            .filter_map(|v| v["seq"].as_i64())
+            .collect();
+        if got.len() >= want.len() || start.elapsed() > Duration::from_secs(10) {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(got, want, "the sink has every event exactly once, in order");
+    let metrics = server.get("/metrics").1;
+    assert!(
+        metrics.contains("local-file"),
+        "sink metrics missing: {metrics}"
+    );
+}

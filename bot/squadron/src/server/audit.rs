@@ -21,6 +21,8 @@ pub struct Auditor {
     pub store: Arc<dyn Store>,
     pub hasher: Arc<dyn ChainHasher>,
     pub timeout: Duration,
+    /// Wakes the live sinks after each append.
+    pub sinks: Option<squadron_siem::sinks::SinkWaker>,
 }
 
 /// A new event id.
@@ -41,15 +43,15 @@ impl Auditor {
         if event.ts.is_empty() {
             event.ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         }
-        match tokio::time::timeout(
-            self.timeout,
-            self.store.append_audit(event, self.hasher.as_ref()),
-        )
-        .await
-        {
-            Ok(r) => Ok(r?),
-            Err(_) => Err(AuditError::Timeout(self.timeout)),
+        let append = self.store.append_audit(event, self.hasher.as_ref());
+        let stored = match tokio::time::timeout(self.timeout, append).await {
+            Ok(r) => r?,
+            Err(_) => return Err(AuditError::Timeout(self.timeout)),
+        };
+        if let Some(w) = &self.sinks {
+            w.wake();
         }
+        Ok(stored)
     }
 }
 

@@ -117,12 +117,16 @@ async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     let n = state.gateway.count().await;
+    let mut text = state.metrics.render(n);
+    if let Some(sinks) = state.sinks.lock().await.as_ref() {
+        text.push_str(&squadron_siem::sinks::render_metrics(&sinks.status()));
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render(n),
+        text,
     )
 }
 
@@ -165,10 +169,22 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         .with_context(|| format!("opening the database {}", crate::config::redact_url(&url)))?;
     let key = audit_key(&config)?;
     let admin_token_hash = admin_token(&config, store.as_ref()).await?;
+    let mut sink_configs = Vec::new();
+    for (i, v) in config.audit.sinks.iter().enumerate() {
+        let c: squadron_siem::sinks::SinkConfig = v
+            .clone()
+            .try_into()
+            .map_err(|e: toml::de::Error| anyhow::anyhow!("audit.sinks[{i}]: {}", e.message()))?;
+        sink_configs.push(c);
+    }
+    let (sinks_stop, stop_rx) = tokio::sync::watch::channel(false);
+    let sinks = squadron_siem::sinks::spawn(store.clone(), sink_configs, export::origin(), stop_rx)
+        .map_err(|e| anyhow::anyhow!("audit.sinks: {e}"))?;
     let auditor = Auditor {
         store: store.clone(),
         hasher: Arc::new(HmacChain::new(key)),
         timeout: Duration::from_secs(config.server.audit_timeout_secs.max(1)),
+        sinks: (!sinks.is_empty()).then(|| sinks.waker()),
     };
     Ok(Arc::new(AppState {
         engine: Engine::new(catalog.clone()),
@@ -181,6 +197,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<Arc<AppState>> {
         handshakes: Arc::new(Semaphore::new(MAX_HANDSHAKES)),
         conversations: Mutex::new(HashMap::new()),
         deployments: tokio::sync::RwLock::new(None),
+        sinks: Mutex::new(Some(sinks)),
+        sinks_stop,
         config,
     }))
 }
@@ -278,6 +296,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     checkpoints.abort();
     audit::checkpoint(state.store.as_ref(), &mut 0).await;
+    let _ = state.sinks_stop.send(true);
+    let sinks = state.sinks.lock().await.take();
+    if let Some(sinks) = sinks {
+        sinks.join().await;
+    }
     state.store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -35,6 +35,9 @@ pub struct AppState {
     /// Squad deployments and links, read through on first use and dropped on every change
     /// (all changes go through this process's API).
     pub deployments: tokio::sync::RwLock<Option<Vec<SquadDeployment>>>,
+    /// The live SIEM sinks, and the switch that stops them.
+    pub sinks: Mutex<Option<squadron_siem::sinks::SinkHandles>>,
+    pub sinks_stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
