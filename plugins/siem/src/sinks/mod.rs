@@ -92,6 +92,8 @@ pub enum SinkError {
     Io(#[source] std::io::Error),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("the receiver reset the connection: {0}")]
+    Reset(String),
     #[error("HTTP request failed: {0}")]
     Http(String),
     #[error("HTTP {status} from the receiver: {body}")]
@@ -123,12 +125,15 @@ pub(crate) enum Retry {
     Smaller,
 }
 
-/// A failed delivery: how many leading records got through first, and why the rest did not.
+/// A failed delivery: how many leading records got through first, why the rest did not,
+/// and whether records acknowledged by an earlier delivery turned out unread (`rewind`:
+/// the cursor to go back to).
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub(crate) delivered: usize,
     pub(crate) error: SinkError,
     pub(crate) retry: Retry,
+    pub(crate) rewind: Option<i64>,
 }
 
 impl Failure {
@@ -137,6 +142,16 @@ impl Failure {
             delivered,
             error,
             retry: Retry::Backoff,
+            rewind: None,
+        }
+    }
+
+    pub(crate) fn reset(rewind: Option<i64>, error: SinkError) -> Self {
+        Self {
+            delivered: 0,
+            error,
+            retry: Retry::Backoff,
+            rewind,
         }
     }
 
@@ -145,6 +160,7 @@ impl Failure {
             delivered: 0,
             error,
             retry: Retry::Refused,
+            rewind: None,
         }
     }
 
@@ -153,6 +169,7 @@ impl Failure {
             delivered: 0,
             error,
             retry: Retry::Smaller,
+            rewind: None,
         }
     }
 }
