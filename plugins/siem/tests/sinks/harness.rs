@@ -28,6 +28,14 @@ pub struct Env {
 
 impl Env {
     pub async fn new() -> Self {
+        // The sinks' logs, shown for failing tests (RUST_LOG to change the level).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "squadron_siem=debug".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("squadron.db").display());
         let store = squadron_store::open(&url).await.unwrap();

@@ -11,6 +11,7 @@
 mod harness;
 mod http;
 mod receiver;
+mod reset;
 mod restart;
 mod rsyslog;
 mod syslog;

@@ -123,20 +123,24 @@ async fn tcp_lf_framing_with_jsonl_in_a_syslog_header() {
     run.stop().await;
 }
 
-/// The acceptance case: the SIEM goes away for a while in the middle of a stream
-/// of commands; afterwards it has every event exactly once, in order, and the lag metric
-/// showed the backlog meanwhile.
+/// The acceptance case over syslog: the SIEM (rsyslogd) is stopped in the middle
+/// of a stream of commands and started again after the outage; afterwards it has every
+/// event exactly once, in order, and the lag metric showed the backlog meanwhile.
+///
+/// Plain syslog has no acknowledgement: a receiver that stops reading while a batch is on
+/// the wire and then closes loses it, and the sink only learns that from the reset (it
+/// then sends the last batch again; `reset::*` tests that deterministically). So the stop
+/// happens between two events of the stream, once the receiver has read what it was sent;
+/// the stream goes on during the outage. The HTTP outage tests have no such pause.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tcp_outage_mid_stream_loses_and_duplicates_nothing() {
     outage_mid_stream("tcp").await;
 }
 
-/// The same over UDP, which is best effort: on loopback a stopped receiver answers with
-/// ICMP port unreachable, which the sink sees, so nothing sent during the outage is lost;
-/// only a datagram still in rsyslog's socket buffer when it stops can be (it has no way
-/// to tell). Nothing is duplicated or reordered.
+/// The same over UDP: on loopback a stopped receiver answers with ICMP port unreachable,
+/// which the sink sees, so nothing sent during the outage is lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn udp_outage_mid_stream_loses_at_most_the_datagram_in_flight() {
+async fn udp_outage_mid_stream_loses_nothing_on_loopback() {
     outage_mid_stream("udp").await;
 }
 
@@ -152,7 +156,7 @@ async fn tls_outage_mid_stream_loses_and_duplicates_nothing() {
 }
 
 async fn outage_mid_stream(scheme: &str) {
-    let n = 300;
+    let (n, first) = (300, 60);
     let outage = outage();
     let env = Env::new().await;
     let (mut rs, mut config) = if scheme == "tls" {
@@ -170,18 +174,14 @@ async fn outage_mid_stream(scheme: &str) {
     };
     config.checkpoint_every = Some(100);
     let run = Running::start(&env.store, vec![config]);
-    // The stream outlasts the outage by about two seconds.
-    let every = ((outage + Duration::from_secs(2)) / n as u32).max(Duration::from_millis(10));
-    let stream = env.stream(n, every, run.waker());
+    // The second part of the stream outlasts the outage by about two seconds.
+    let every = ((outage + Duration::from_secs(2)) / (n - first) as u32).max(Duration::from_millis(10));
+    env.stream(first, every, run.waker()).await.unwrap();
+    wait_events(&rs, first, Duration::from_secs(20)).await;
 
-    assert!(
-        wait_until(Duration::from_secs(20), || event_seqs(&rs.got()).len()
-            >= 40)
-        .await
-    );
     rs.stop();
     let down_at = Instant::now();
-    let before = event_seqs(&rs.got()).len();
+    let stream = env.stream(n - first, every, run.waker());
     assert!(
         wait_until(outage, || {
             let s = run.status();
@@ -194,50 +194,19 @@ async fn outage_mid_stream(scheme: &str) {
     let during = run.status();
     let metrics = render_metrics(&run.handles.status());
     assert!(metrics.contains("squadron_audit_sink_up{"), "{metrics}");
+    assert_eq!(event_seqs(&rs.got()).len(), first, "nothing arrives during the outage");
     tokio::time::sleep(outage.saturating_sub(down_at.elapsed())).await;
     rs.resume();
     stream.await.unwrap();
 
-    let got = if scheme == "udp" {
-        // Everything after the stop arrives; wait for the last event, then check the rest.
-        assert!(
-            wait_until(outage + Duration::from_secs(45), || event_seqs(&rs.got())
-                .contains(&(n as i64)))
-            .await
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let got = rs.got();
-        let seqs = event_seqs(&got);
-        assert!(
-            seqs.windows(2).all(|w| w[0] < w[1]),
-            "in order, no duplicates: {seqs:?}"
-        );
-        let missing: Vec<i64> = (1..=n as i64).filter(|s| !seqs.contains(s)).collect();
-        assert!(
-            missing.len() <= 1
-                && missing.iter().all(
-                    |m| (*m as usize) > before.saturating_sub(1) && (*m as usize) <= before + 2
-                ),
-            "only a datagram in flight at the stop may be lost (stop after {before}): missing {missing:?}"
-        );
-        got
-    } else {
-        let got = wait_events(&rs, n, outage + Duration::from_secs(45)).await;
-        assert_exactly_once_in_order(&event_seqs(&got), n as i64);
-        got
-    };
-    assert!(
-        before < n && during.lag > 0,
-        "the outage happened mid-stream ({before} before, {during:?})"
-    );
+    let got = wait_events(&rs, n, outage + Duration::from_secs(45)).await;
+    assert_exactly_once_in_order(&event_seqs(&got), n as i64);
+    assert!(during.lag > 0 && !during.up, "{during:?}");
     assert!(wait_until(Duration::from_secs(5), || run.status().lag == 0).await);
     let st = run.status();
     assert!(st.up && st.failures > 0 && st.cursor == n as i64, "{st:?}");
     for cp in [100, 200, 300] {
-        assert!(
-            got.contains(&Got::Checkpoint(cp)),
-            "checkpoint {cp} missing"
-        );
+        assert!(got.contains(&Got::Checkpoint(cp)), "checkpoint {cp} missing");
     }
     run.stop().await;
 }

@@ -148,10 +148,10 @@ async fn tls_refuses_a_server_outside_ca_file_and_sends_nothing() {
     env.append(3).await;
     run.waker().wake();
     assert!(
-        wait_until(Duration::from_secs(10), || run
-            .status()
-            .last_error
-            .is_some())
+        wait_until(Duration::from_secs(10), || {
+            let s = run.status();
+            s.last_error.is_some() && s.lag == 3
+        })
         .await
     );
     let st = run.status();
