@@ -19,18 +19,19 @@
 //! cursor moves only past what the sink acknowledged, and is persisted after each batch:
 //!
 //! - HTTP (HEC, webhook): a 2xx response acknowledges the whole batch;
-//! - TCP and TLS: each message once written and flushed, the stream having been probed
-//!   just before for a receiver that closed or reset it (see `syslog`);
+//! - TCP and TLS: the batch once written (in one buffer) and flushed, the stream having
+//!   been probed just before for a receiver that closed or reset it; a reset means the
+//!   receiver dropped unread data, which includes the last batch written, so the cursor
+//!   moves back before that batch and it is sent again (see `syslog`);
 //! - UDP: each datagram once sent without an ICMP error reported on the socket;
 //! - file: the batch once written and `fsync`ed.
 //!
 //! Failures are retried forever, never skipping an event: backoff starts at 0.5 s and
 //! doubles up to 30 s, with jitter (0.5x to 1x). HTTP 400/401/403 (bad token, rejected
 //! data) are logged as errors rather than warnings (still retried, nothing is skipped);
-//! 413 halves the batch. A checkpoint record
-//! (seq and chain hash of the event just sent) follows every event whose seq is a multiple
-//! of `checkpoint_every`, in the same batch (the event is not acknowledged without it),
-//! and one more is sent on shutdown.
+//! 413 halves the batch. A checkpoint record (seq and chain hash of the event just sent)
+//! follows every event whose seq is a multiple of `checkpoint_every`, in the same batch
+//! (the event is not acknowledged without it), and one more is sent on shutdown.
 //!
 //! # Guarantees and their limits
 //!
@@ -43,14 +44,17 @@
 //!   after the receiver committed (timeout, connection reset): the batch is re-sent, with
 //!   the same `X-Squadron-Seq-First`/`-Last` for webhook receivers to drop it; a file write
 //!   that fails halfway is rewritten whole.
-//! - losses: plain syslog has no application acknowledgement, so a message flushed into
-//!   a connection the receiver is closing at that very moment (after our probe, before
-//!   its last read) is lost. The probe before every message makes this window the time
-//!   between the receiver's last read and its close; a receiver that is killed keeps it
-//!   open longer (what it had read but not yet processed is its own loss). Use HEC or a
-//!   webhook where that matters. UDP is best effort beyond loopback and the local network:
-//!   an ICMP error that comes back after the next datagram cannot be tied to a message,
-//!   and datagrams are cut at 65,000 bytes.
+//! - duplicates, syslog over TCP/TLS: the receiver had read part of the last batch before it reset
+//!   the connection (that part arrives twice); a reset not caused by unread data (a
+//!   middlebox, an abortive close) resends the last batch.
+//! - losses, syslog only: plain syslog has no application acknowledgement. If a receiver
+//!   stops reading and then closes while *two or more* batches are unread, only the last
+//!   is sent again (a reset cannot say how much was unread); the window is its shutdown
+//!   (rsyslogd: tens of milliseconds after SIGTERM). What a receiver read but did not
+//!   process is its own loss. UDP is best effort: datagrams queued in a receiver's socket
+//!   when it stops vanish silently, an ICMP error that comes back late cannot be tied to a
+//!   datagram, and datagrams are cut at 65,000 bytes. Use HEC or a webhook where that
+//!   matters.
 
 mod config;
 mod cursor;

@@ -334,8 +334,23 @@ fn probe(conn: &mut Conn) -> Probe {
             Ok(None) => Probe::Alive,
             Ok(Some(e)) | Err(e) => Probe::Reset(e.to_string()),
         },
-        Conn::Tcp(s) => probe_stream(s),
-        Conn::Tls(s) => probe_stream(s.as_mut()),
+        Conn::Tcp(s) => after_eof(probe_stream(s), s),
+        Conn::Tls(s) => {
+            let probe = probe_stream(s.as_mut());
+            after_eof(probe, s.get_ref().0)
+        }
+    }
+}
+
+/// A receiver that closed cleanly, but only after something we wrote arrived (a FIN then
+/// a reset): a read reports the end of stream first, the socket keeps the reset's error.
+fn after_eof(probe: Probe, tcp: &TcpStream) -> Probe {
+    match probe {
+        Probe::Closed => match tcp.take_error() {
+            Ok(Some(e)) => Probe::Reset(e.to_string()),
+            Ok(None) | Err(_) => Probe::Closed,
+        },
+        other => other,
     }
 }
 

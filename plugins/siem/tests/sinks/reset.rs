@@ -11,7 +11,9 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
-use crate::harness::{Env, Running, assert_exactly_once_in_order, event_seqs, parse_record, wait_until};
+use crate::harness::{
+    Env, Running, assert_exactly_once_in_order, event_seqs, parse_record, wait_until,
+};
 
 /// A receiver that keeps what it read, can stop reading, and can drop its connection.
 struct Receiver {
@@ -50,7 +52,13 @@ impl Receiver {
                 // Dropped here: a FIN if everything was read, else a reset.
             }
         });
-        Self { port, bytes, reading, drop_conn, connections }
+        Self {
+            port,
+            bytes,
+            reading,
+            drop_conn,
+            connections,
+        }
     }
 
     fn events(&self) -> Vec<i64> {
@@ -76,7 +84,6 @@ async fn a_reset_resends_the_unread_batch_and_a_clean_close_resends_nothing() {
     assert!(wait_until(Duration::from_secs(10), || rx.events().len() == 5).await);
 
     // The receiver stops reading; event 6 is written (and acknowledged) but not read.
-    rx.reading.send(true).unwrap();
     rx.reading.send(false).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     env.append(1).await;
@@ -98,7 +105,10 @@ async fn a_reset_resends_the_unread_batch_and_a_clean_close_resends_nothing() {
     assert_exactly_once_in_order(&rx.events(), 7);
     assert_eq!(*rx.connections.lock().unwrap(), 2);
     let st = run.status();
-    assert!(st.last_error.as_deref().unwrap().contains("reset"), "{st:?}");
+    assert!(
+        st.last_error.as_deref().unwrap().contains("reset"),
+        "{st:?}"
+    );
 
     // A close after reading everything (FIN): reconnect, resend nothing.
     tokio::time::sleep(Duration::from_millis(200)).await;

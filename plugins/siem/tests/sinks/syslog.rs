@@ -175,7 +175,8 @@ async fn outage_mid_stream(scheme: &str) {
     config.checkpoint_every = Some(100);
     let run = Running::start(&env.store, vec![config]);
     // The second part of the stream outlasts the outage by about two seconds.
-    let every = ((outage + Duration::from_secs(2)) / (n - first) as u32).max(Duration::from_millis(10));
+    let every =
+        ((outage + Duration::from_secs(2)) / (n - first) as u32).max(Duration::from_millis(10));
     env.stream(first, every, run.waker()).await.unwrap();
     wait_events(&rs, first, Duration::from_secs(20)).await;
 
@@ -194,7 +195,11 @@ async fn outage_mid_stream(scheme: &str) {
     let during = run.status();
     let metrics = render_metrics(&run.handles.status());
     assert!(metrics.contains("squadron_audit_sink_up{"), "{metrics}");
-    assert_eq!(event_seqs(&rs.got()).len(), first, "nothing arrives during the outage");
+    assert_eq!(
+        event_seqs(&rs.got()).len(),
+        first,
+        "nothing arrives during the outage"
+    );
     tokio::time::sleep(outage.saturating_sub(down_at.elapsed())).await;
     rs.resume();
     stream.await.unwrap();
@@ -206,7 +211,10 @@ async fn outage_mid_stream(scheme: &str) {
     let st = run.status();
     assert!(st.up && st.failures > 0 && st.cursor == n as i64, "{st:?}");
     for cp in [100, 200, 300] {
-        assert!(got.contains(&Got::Checkpoint(cp)), "checkpoint {cp} missing");
+        assert!(
+            got.contains(&Got::Checkpoint(cp)),
+            "checkpoint {cp} missing"
+        );
     }
     run.stop().await;
 }
